@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers point one way: CRlax (the C ABI) -> RlaxPlugins (loader + Swift wrappers)
+// -> RlaxConformance, RlaxBench -> rlax (CLI). Plugins themselves are plain C built by the
+// Makefile with `cc`, never by SwiftPM: they depend on include/rlax/ and nothing else.
+let package = Package(
+  name: "rlax",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "rlax", targets: ["rlax"]),
+    .library(name: "RlaxPlugins", targets: ["RlaxPlugins"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    .systemLibrary(name: "CRlax", path: "Sources/CRlax"),
+    .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
+    .target(name: "RlaxPlugins", dependencies: ["CRlax"]),
+    .target(name: "RlaxConformance", dependencies: ["RlaxPlugins", "CRlax"]),
+    .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "COpenBLAS"]),
+    .executableTarget(
+      name: "rlax",
+      dependencies: [
+        "RlaxPlugins", "RlaxConformance", "RlaxBench",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .testTarget(name: "RlaxPluginsTests", dependencies: ["RlaxPlugins", "CRlax"]),
+    .testTarget(name: "RlaxConformanceTests", dependencies: ["RlaxConformance", "RlaxPlugins"]),
+    .testTarget(name: "RlaxCLITests", dependencies: ["rlax"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,2 @@
+// Direct cblas, used only by benchmarks as the reference that ABI calls are measured against.
+#include <cblas.h>
