@@ -9,6 +9,8 @@ final class PluginLog: @unchecked Sendable {
   private var recent: [String] = []
   let echoLevel: Int32
   var pluginPath: String
+  /// Set while the conformance suite provokes messages on purpose.
+  var muted = false
 
   init(pluginPath: String) {
     self.pluginPath = pluginPath
@@ -20,8 +22,9 @@ final class PluginLog: @unchecked Sendable {
     lock.lock()
     recent.append(message)
     if recent.count > 32 { recent.removeFirst() }
+    let muted = self.muted
     lock.unlock()
-    if level >= echoLevel {
+    if level >= echoLevel && !muted {
       FileHandle.standardError.write(Data("[plugin \((pluginPath as NSString).lastPathComponent)] \(message)\n".utf8))
     }
   }
