@@ -27,9 +27,10 @@ let package = Package(
         "RlaxPlugins", "RlaxConformance", "RlaxBench",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .testTarget(name: "RlaxPluginsTests", dependencies: ["RlaxPlugins", "CRlax"]),
-    .testTarget(name: "RlaxConformanceTests", dependencies: ["RlaxConformance", "RlaxPlugins"]),
-    .testTarget(name: "RlaxCLITests", dependencies: ["rlax"]),
+    .target(name: "RlaxTestSupport", dependencies: ["RlaxPlugins"], path: "Tests/RlaxTestSupport"),
+    .testTarget(name: "RlaxPluginsTests", dependencies: ["RlaxPlugins", "RlaxConformance", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxConformanceTests", dependencies: ["RlaxConformance", "RlaxPlugins", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxCLITests", dependencies: ["rlax", "RlaxTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

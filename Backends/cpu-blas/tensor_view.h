@@ -36,6 +36,13 @@ enum {
   CB_OPTIONAL = 1u << 1 /* may be NULL */
 };
 
+/* Returns the error of a validation step, if any. */
+#define TRY(expr)              \
+  do {                         \
+    rlax_error *err_ = (expr); \
+    if (err_) return err_;     \
+  } while (0)
+
 #define CB_MAX_DIMS 16
 
 /* Per-call validation context: the op's name and the dimensions bound so far. */

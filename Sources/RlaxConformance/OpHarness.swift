@@ -43,7 +43,7 @@ struct OpHarness {
     try f32(values.map(Double.init), shape, layout: layout)
   }
 
-  func i32(_ values: [Int32], _ shape: [Int]) throws -> Tensor { try backend.upload(values, shape: shape) }
+  func i32(_ values: [Int32], _ shape: [Int]) throws -> Tensor { try backend.uploadInt32(values, shape: shape) }
 
   /// A zero-filled contiguous f32 tensor.
   func zeros(_ shape: [Int]) throws -> Tensor {

@@ -126,7 +126,7 @@ public final class Backend: @unchecked Sendable {
   }
 
   /// A new contiguous i32 tensor holding `values`.
-  public func upload(_ values: [Int32], shape: [Int]) throws -> Tensor {
+  public func uploadInt32(_ values: [Int32], shape: [Int]) throws -> Tensor {
     try upload(values, dtype: .i32, shape: shape)
   }
 

@@ -1,0 +1,69 @@
+import Foundation
+import RlaxTestSupport
+import XCTest
+
+/// The `rlax` executable, run as a user would.
+final class CLITests: XCTestCase {
+  var rlax: String { URL(fileURLWithPath: TestSupport.pluginDirectory).deletingLastPathComponent().appendingPathComponent("rlax").path }
+
+  func run(_ args: String..., environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+    try TestSupport.run(rlax, args, environment: environment)
+  }
+
+  func testPluginsListJSONNamesEveryBundledPlugin() throws {
+    let (status, output) = try run("plugins", "list", "--json")
+    XCTAssertEqual(status, 0, output)
+    let entries = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]] ?? []
+    let names = Set(entries.compactMap { $0["name"] as? String })
+    XCTAssertTrue(names.isSuperset(of: ["cpu-blas", "gpu-stub", "grpo", "memory", "file"]), "\(names)")
+    let grpo = entries.first { $0["name"] as? String == "grpo" }
+    XCTAssertEqual(grpo?["kinds"] as? [String], ["algorithm"])
+    XCTAssertEqual(grpo?["abi"] as? String, "1.0")
+    XCTAssertTrue((grpo?["path"] as? String ?? "").hasSuffix("/grpo.so"))
+  }
+
+  func testPluginsInfoShowsHyperparametersAndDevice() throws {
+    let grpo = try run("plugins", "info", "grpo")
+    XCTAssertEqual(grpo.status, 0, grpo.output)
+    XCTAssertTrue(grpo.output.contains("clip_high"), grpo.output)
+    let stub = try run("plugins", "info", "gpu-stub", "--json")
+    XCTAssertEqual(stub.status, 0, stub.output)
+    let json = try JSONSerialization.jsonObject(with: Data(stub.output.utf8)) as? [String: Any]
+    XCTAssertEqual((json?["device"] as? [String: Any])?["present"] as? Bool, false)
+  }
+
+  func testVerifyPassesABundledPluginAndFailsANonPlugin() throws {
+    let ok = try run("plugins", "verify", "grpo", "memory")
+    XCTAssertEqual(ok.status, 0, ok.output)
+    XCTAssertTrue(ok.output.contains("2 passed, 0 failed"), ok.output)
+    let path = try TestSupport.temporaryDirectory("cli").appendingPathComponent("junk.so").path
+    try "junk".write(toFile: path, atomically: true, encoding: .utf8)
+    let bad = try run("plugins", "verify", path)
+    XCTAssertEqual(bad.status, 1, bad.output)
+    XCTAssertTrue(bad.output.contains("FAIL") && bad.output.contains("not a loadable shared object"), bad.output)
+  }
+
+  func testGPUStubFailsWithOneReadableLine() throws {
+    let (status, output) = try run("bench", "matmul", "--backend", "gpu-stub", "--sizes", "8")
+    XCTAssertNotEqual(status, 0)
+    let lines = output.split(separator: "\n")
+    XCTAssertEqual(lines.count, 1, output)
+    XCTAssertTrue(output.contains("UNAVAILABLE"), output)
+  }
+
+  func testUnknownPluginNameIsAClearError() throws {
+    let (status, output) = try run("plugins", "info", "nope", environment: ["RLAX_PLUGIN_PATH": "/nonexistent"])
+    XCTAssertNotEqual(status, 0)
+    XCTAssertTrue(output.contains("plugin 'nope' not found") && output.contains("/nonexistent"), output)
+  }
+
+  func testBenchMatmulPrintsFiguresForTheABIAndDirectCBLAS() throws {
+    let (status, output) = try run("bench", "matmul", "--sizes", "32", "--seconds", "0.05", "--json")
+    XCTAssertEqual(status, 0, output)
+    let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+    let row = (json?["rows"] as? [[String: Any]])?.first
+    XCTAssertEqual(row?["size"] as? Int, 32)
+    XCTAssertGreaterThan(row?["abiGflops"] as? Double ?? 0, 0)
+    XCTAssertGreaterThan(row?["directGflops"] as? Double ?? 0, 0)
+  }
+}
