@@ -100,9 +100,9 @@ extension MatmulBenchmark.Report {
   /// A table for people.
   public var text: String {
     var lines = ["rlax bench matmul: backend \(backend) (\(device)), fp32, square N x N x N, best of timed batches",
-                 String(format: "%8@ %14@ %18@ %8@", "N" as NSString, "ABI GFLOP/s" as NSString, "cblas_sgemm GFLOP/s" as NSString, "ratio" as NSString)]
+                 "       N    ABI GFLOP/s  cblas_sgemm GFLOP/s    ratio"]
     for r in rows {
-      lines.append(String(format: "%8d %14.2f %18.2f %7.1f%%", r.size, r.abiGflops, r.directGflops, r.ratio * 100))
+      lines.append(String(format: "%8d %14.2f %20.2f %7.1f%%", r.size, r.abiGflops, r.directGflops, r.ratio * 100))
     }
     lines.append(String(format: "op call through the ABI: fill of 1 element %.0f ns; 1x1x1 matmul %.0f ns (direct 1x1x1 cblas_sgemm %.0f ns)",
                         fillCallNanoseconds, tinyMatmulCallNanoseconds, directTinySgemmNanoseconds))

@@ -18,13 +18,15 @@
 
 struct rlax_error {
   rlax_error_code code;
+  bool is_static; /* the preallocated out-of-memory error: never freed */
   char message[];
 };
 
 /* Makes an error with a printf-style message. Returns a static out-of-memory error (which
  * destroy recognises and does not free) when even that allocation fails. */
 static inline rlax_error *rlax_support_error_v(rlax_error_code code, const char *fmt, va_list ap) {
-  static struct { rlax_error_code code; char message[32]; } oom = {RLAX_ERROR_OUT_OF_MEMORY, "out of memory making an error"};
+  static struct { rlax_error_code code; bool is_static; char message[32]; } oom = {
+      RLAX_ERROR_OUT_OF_MEMORY, true, "out of memory making an error"};
   va_list copy;
   va_copy(copy, ap);
   int n = vsnprintf(NULL, 0, fmt, copy);
@@ -33,13 +35,13 @@ static inline rlax_error *rlax_support_error_v(rlax_error_code code, const char 
   rlax_error *e = (rlax_error *)malloc(sizeof(rlax_error) + (size_t)n + 1);
   if (!e) return (rlax_error *)&oom;
   e->code = code;
+  e->is_static = false;
   vsnprintf(e->message, (size_t)n + 1, fmt, ap);
   return e;
 }
 
 static inline bool rlax_support_error_is_static(const rlax_error *e) {
-  return e && e->code == RLAX_ERROR_OUT_OF_MEMORY &&
-         strcmp(e->message, "out of memory making an error") == 0;
+  return e && e->is_static;
 }
 
 #define RLAX_DEFINE_ERRORS(prefix)                                                     \
