@@ -11,6 +11,10 @@ public enum CheckStatus: Sendable, Equatable {
 public struct CheckResult: Sendable, Equatable {
   public var name: String
   public var status: CheckStatus
+  public init(name: String, status: CheckStatus) {
+    self.name = name
+    self.status = status
+  }
   public var isFailure: Bool { if case .failed = status { return true } else { return false } }
 }
 
@@ -19,6 +23,11 @@ public struct ConformanceReport: Sendable {
   public var path: String
   public var manifest: PluginManifest?
   public var results: [CheckResult]
+  public init(path: String, manifest: PluginManifest?, results: [CheckResult]) {
+    self.path = path
+    self.manifest = manifest
+    self.results = results
+  }
   public var failures: [CheckResult] { results.filter(\.isFailure) }
   public var passed: Bool { failures.isEmpty }
 }
@@ -30,20 +39,39 @@ struct CheckFailure: Error, CustomStringConvertible {
 }
 
 /// Collects results; a thrown error or a failed expectation fails only its own check.
+/// `observer` hears each check start and finish as it happens (the CLI streams them from a
+/// child process, so a plugin that crashes is reported with the check it crashed in).
 final class CheckRecorder {
   private(set) var results: [CheckResult] = []
+  let observer: ConformanceObserver?
+
+  init(observer: ConformanceObserver?) { self.observer = observer }
 
   func check(_ name: String, _ body: () throws -> CheckStatus) {
+    observer?.started(name)
+    let status: CheckStatus
     do {
-      results.append(CheckResult(name: name, status: try body()))
+      status = try body()
     } catch let PluginError.unsupported(_, operation) {
-      results.append(CheckResult(name: name, status: .skipped("\(operation) not supported")))
+      status = .skipped("\(operation) not supported")
     } catch {
-      results.append(CheckResult(name: name, status: .failed("\(error)")))
+      status = .failed("\(error)")
     }
+    record(name, status)
   }
 
-  func record(_ name: String, _ status: CheckStatus) { results.append(CheckResult(name: name, status: status)) }
+  func record(_ name: String, _ status: CheckStatus) {
+    let result = CheckResult(name: name, status: status)
+    results.append(result)
+    observer?.finished(result)
+  }
+}
+
+/// Hears the suite's progress.
+public protocol ConformanceObserver: AnyObject {
+  func loaded(_ manifest: PluginManifest)
+  func started(_ check: String)
+  func finished(_ result: CheckResult)
 }
 
 func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {

@@ -5,10 +5,11 @@ import RlaxPlugins
 /// PJRT's. Loading checks (manifest, version, struct_size, required functions) come first;
 /// then the checks of each kind the manifest claims.
 public enum ConformanceSuite {
-  /// Options for stores that need them: `dir` is set to a fresh temporary directory when a
-  /// store refuses to be created without options.
-  public static func verify(path: String, locator: PluginLocator = .standard()) -> ConformanceReport {
-    let r = CheckRecorder()
+  /// Verifies the plugin at `path` (or named `path`) in this process. A store that refuses to
+  /// be created without options gets `dir=` a fresh temporary directory.
+  public static func verify(path: String, locator: PluginLocator = .standard(),
+                             observer: ConformanceObserver? = nil) -> ConformanceReport {
+    let r = CheckRecorder(observer: observer)
     let library: PluginLibrary
     do {
       library = try locator.open(path)
@@ -17,6 +18,7 @@ public enum ConformanceSuite {
       return ConformanceReport(path: path, manifest: nil, results: r.results)
     }
     let m = library.manifest
+    observer?.loaded(m)
     r.record("load: manifest \(m.name) \(m.version), ABI \(m.abiMajor).\(m.abiMinor), kinds \(m.kinds.map(\.rawValue).joined(separator: ","))", .passed)
     for kind in m.kinds {
       r.check("\(kind.rawValue): refuses a host of another ABI major (get-api returns NULL)") {

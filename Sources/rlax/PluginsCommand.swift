@@ -98,17 +98,23 @@ struct PluginsCommand: ParsableCommand {
     @Argument(help: "Plugin names or paths to .so files.") var plugins: [String] = []
     @Flag(help: "Verify every plugin in the search path.") var all = false
     @Flag(name: .shortAndLong, help: "Print every check, not only failures.") var verbose = false
+    @Flag(help: "Run the checks in this process instead of one child process per plugin (a crashing plugin then crashes rlax).")
+    var inProcess = false
+    @Option(help: "Seconds a plugin's checks may take before it fails as hung.") var timeout = 300.0
+    @Option(help: .hidden) var worker: String?
 
     func validate() throws {
-      if plugins.isEmpty && !all { throw ValidationError("name at least one plugin, or pass --all") }
+      if plugins.isEmpty && !all && worker == nil { throw ValidationError("name at least one plugin, or pass --all") }
     }
 
     func run() throws {
+      if let worker { return IsolatedVerification.runWorker(spec: worker) }
       var specs = plugins
       if all { specs += PluginLocator.standard().list().map(\.path) }
       var failed = 0
       for spec in specs {
-        let report = ConformanceSuite.verify(path: spec)
+        let report = inProcess ? ConformanceSuite.verify(path: spec)
+          : IsolatedVerification.verify(spec: spec, timeoutSeconds: timeout)
         let passed = report.results.filter { $0.status == .passed }.count
         let skipped = report.results.count - passed - report.failures.count
         let title = report.manifest.map { "\($0.name) \($0.version)" } ?? spec

@@ -67,3 +67,16 @@ final class CLITests: XCTestCase {
     XCTAssertGreaterThan(row?["directGflops"] as? Double ?? 0, 0)
   }
 }
+
+extension CLITests {
+  func testVerifySurvivesAPluginThatCrashesAndNamesTheCheck() throws {
+    let crashing = try TestSupport.compilePlugin(["Tests/Fixtures/broken/op_error.c"], name: "crashes",
+                                                 extraFlags: ["-DOP_ERROR_CRASH_IN_FILL"])
+    let (status, output) = try run("plugins", "verify", crashing, "grpo")
+    XCTAssertEqual(status, 1, output)
+    XCTAssertTrue(output.contains("crashed the process (signal 11"), output)
+    XCTAssertTrue(output.contains("during check 'fill"), output)
+    XCTAssertTrue(output.contains("PASS grpo"), "the next plugin is still verified:\n\(output)")
+    XCTAssertTrue(output.contains("1 passed, 1 failed"), output)
+  }
+}

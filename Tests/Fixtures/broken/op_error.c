@@ -5,6 +5,10 @@
  * The host must load it, and turn the matmul error into a clean error carrying the code
  * INTERNAL and that message (PluginError.failed), destroying the error object through the
  * table: no crash, no leak.
+ *
+ * Built with -DOP_ERROR_CRASH_IN_FILL, its fill dereferences NULL instead: `rlax plugins
+ * verify` runs each plugin in a child process, so it must report that plugin as FAIL, naming
+ * the signal and the check it died in, and go on.
  */
 #include <rlax/backend.h>
 #include <rlax/plugin_support.h>
@@ -115,6 +119,10 @@ static rlax_error *be_copy_to_host(rlax_backend *b, rlax_buffer *buf, uint64_t o
 
 /* F32 fill with any strides; checks that every element lies inside the buffer. */
 static rlax_error *be_fill(rlax_backend *b, const rlax_fill_args *args) {
+#ifdef OP_ERROR_CRASH_IN_FILL
+  volatile float *nowhere = NULL;
+  *nowhere = 1.0f;
+#endif
   const rlax_tensor *t = args->out;
   if (!t || !t->buffer || t->dtype != RLAX_DTYPE_F32 || t->rank < 0 || t->rank > RLAX_MAX_RANK ||
       t->offset % 4 != 0)
