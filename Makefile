@@ -48,7 +48,7 @@ release:
 	$(MAKE) CONFIG=release all
 
 test: all
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 run: release
 	$(shell $(SWIFT) build -c release --show-bin-path)/rlax plugins verify --all
