@@ -46,6 +46,17 @@ static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
   return true;
 }
 
+/* "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64, 4 threads". OpenBLAS's thread
+ * count is process-wide, so it is read again at every describe. */
+static void format_name(rlax_backend *be) {
+  be->threads = openblas_get_num_threads();
+  const char *config = openblas_get_config();
+  if (!config) config = "OpenBLAS";
+  snprintf(be->name, sizeof be->name, "%s%s, %d thread%s",
+           strncmp(config, "OpenBLAS", 8) == 0 ? "" : "OpenBLAS ", config, be->threads,
+           be->threads == 1 ? "" : "s");
+}
+
 static rlax_error *cb_create(const rlax_backend_create_args *args, rlax_backend **out) {
   if (!out) return cb_error(RLAX_ERROR_INVALID_ARGUMENT, "create: out is NULL");
   *out = NULL;
@@ -83,13 +94,8 @@ static rlax_error *cb_create(const rlax_backend_create_args *args, rlax_backend 
   rlax_backend *be = (rlax_backend *)calloc(1, sizeof *be);
   if (!be) return cb_error(RLAX_ERROR_OUT_OF_MEMORY, "create: out of memory");
   if (threads) openblas_set_num_threads((int)threads); /* process-wide in OpenBLAS */
-  be->threads = openblas_get_num_threads();
   be->memory_limit = limit;
-  const char *config = openblas_get_config();
-  if (!config) config = "OpenBLAS";
-  snprintf(be->name, sizeof be->name, "%s%s, %d thread%s",
-           strncmp(config, "OpenBLAS", 8) == 0 ? "" : "OpenBLAS ", config, be->threads,
-           be->threads == 1 ? "" : "s");
+  format_name(be);
   *out = be;
   return NULL;
 }
@@ -121,7 +127,7 @@ static uint64_t physical_memory(void) {
 static rlax_error *cb_describe(rlax_backend *be, rlax_device_desc *out) {
   if (!be) return cb_error(RLAX_ERROR_INVALID_ARGUMENT, "describe: backend is NULL");
   if (!out) return cb_error(RLAX_ERROR_INVALID_ARGUMENT, "describe: out is NULL");
-  be->threads = openblas_get_num_threads();
+  format_name(be);
   SET_FIELD(rlax_device_desc, out, name, be->name);
   SET_FIELD(rlax_device_desc, out, platform, "cpu");
   SET_FIELD(rlax_device_desc, out, present, true);

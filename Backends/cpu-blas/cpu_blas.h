@@ -24,7 +24,7 @@ struct rlax_buffer {
 
 struct rlax_backend {
   uint64_t memory_limit; /* 0 = no cap */
-  int threads;           /* what OpenBLAS reported at create */
+  int threads;           /* OpenBLAS threads (process-wide), as of the last describe */
   char name[256];
   struct rlax_buffer *buffers; /* doubly-linked list of live buffers */
   /* counters */

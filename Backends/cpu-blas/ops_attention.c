@@ -175,7 +175,7 @@ rlax_error *cb_attention_forward(rlax_backend *be, const rlax_attention_forward_
           float lse = -INFINITY;
           if (lim >= 0) {
             float mx = -INFINITY;
-            for (int64_t j = 0; j <= lim; j++) mx = fmaxf(mx, row[j]);
+            for (int64_t j = 0; j <= lim; j++) mx = row[j] > mx ? row[j] : mx;
             double sum = 0.0;
             for (int64_t j = 0; j <= lim; j++) {
               const float e = expf(row[j] - mx);

@@ -24,7 +24,7 @@
 
 CB_INLINE void softmax_row(const float *x, int64_t sx, float *o, int64_t so, int64_t L) {
   float mx = -INFINITY;
-  for (int64_t i = 0; i < L; i++) mx = fmaxf(mx, x[i * sx]);
+  for (int64_t i = 0; i < L; i++) mx = x[i * sx] > mx ? x[i * sx] : mx; /* ignores NaN, like fmaxf */
   double sum = 0.0;
   for (int64_t i = 0; i < L; i++) {
     float e = expf(x[i * sx] - mx);
@@ -294,8 +294,8 @@ static rlax_error *check_indices(const char *op, const char *name, const cb_view
     const int32_t id = *cb_i32(ids, n * ids->strides[0]);
     if (id < 0 || id >= limit)
       return cb_err(RLAX_ERROR_INVALID_ARGUMENT,
-                    "%s: %s[%" PRId64 "] is %d, expected 0 <= %s < %s = %" PRId64, op, name, n,
-                    (int)id, name, limit_name, limit);
+                    "%s: %s[%" PRId64 "] is %d, expected 0 <= %s[%" PRId64 "] < %s = %" PRId64,
+                    op, name, n, (int)id, name, n, limit_name, limit);
   }
   return NULL;
 }
@@ -350,7 +350,7 @@ rlax_error *cb_embedding_backward(rlax_backend *be, const rlax_embedding_backwar
 
 CB_INLINE double logsumexp_row(const float *x, int64_t sx, int64_t V) {
   float mx = -INFINITY;
-  for (int64_t i = 0; i < V; i++) mx = fmaxf(mx, x[i * sx]);
+  for (int64_t i = 0; i < V; i++) mx = x[i * sx] > mx ? x[i * sx] : mx; /* ignores NaN, like fmaxf */
   if (mx == -INFINITY || isinf(mx)) return (double)mx;
   double sum = 0.0;
   for (int64_t i = 0; i < V; i++) sum += (double)expf(x[i * sx] - mx);

@@ -9,7 +9,10 @@ public struct MatmulBenchmark {
     public var size: Int
     public var abiGflops: Double
     public var directGflops: Double
-    public var ratio: Double { abiGflops / directGflops }
+    /// Median over rounds of (ABI / direct) measured back to back, with its range.
+    public var ratio: Double
+    public var ratioMin: Double
+    public var ratioMax: Double
   }
 
   public struct Report: Codable, Sendable {
@@ -28,9 +31,18 @@ public struct MatmulBenchmark {
   /// Seconds of timing per measurement; each figure is the best of `rounds`.
   public var secondsPerMeasurement: Double
   public var rounds: Int
+  /// Rounds of paired (ABI, direct) measurements per size.
+  public var pairedRounds: Int
 
-  public init(backend: Backend, sizes: [Int] = [64, 512, 2048], secondsPerMeasurement: Double = 0.3, rounds: Int = 3) {
+  public init(backend: Backend, sizes: [Int] = [64, 512, 2048], secondsPerMeasurement: Double = 0.3, rounds: Int = 3,
+              pairedRounds: Int = 7) {
     self.backend = backend; self.sizes = sizes; self.secondsPerMeasurement = secondsPerMeasurement; self.rounds = rounds
+    self.pairedRounds = pairedRounds
+  }
+
+  func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
   }
 
   static func now() -> Double {
@@ -70,18 +82,33 @@ public struct MatmulBenchmark {
       let at = try backend.upload(a, shape: [n, n]), bt = try backend.upload(b, shape: [n, n])
       let ct = try backend.tensor(.f32, [n, n])
       let flops = 2 * Double(n) * Double(n) * Double(n)
-      // Alternate the two so that neither gets a warmer machine.
-      var abi = Double.infinity, direct = Double.infinity
-      for _ in 0..<2 {
-        abi = min(abi, try timePerCall {
-          try backend.matmul(at, bt, into: ct)
-          try backend.synchronize()
-        })
-        direct = min(direct, timePerCall {
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
-        })
+      // The machine may be shared: measure ABI and direct back to back in each round, swap
+      // which goes first every round, and report medians of the paired figures.
+      var abiRates: [Double] = [], directRates: [Double] = [], ratios: [Double] = []
+      for round in 0..<pairedRounds {
+        let runABI = {
+          flops / (try timePerCall {
+            try backend.matmul(at, bt, into: ct)
+            try backend.synchronize()
+          }) / 1e9
+        }
+        let runDirect = {
+          flops / timePerCall {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+          } / 1e9
+        }
+        let (abi, direct): (Double, Double)
+        if round % 2 == 0 {
+          let x = try runABI(); (abi, direct) = (x, runDirect())
+        } else {
+          let y = runDirect(); (abi, direct) = (try runABI(), y)
+        }
+        abiRates.append(abi)
+        directRates.append(direct)
+        ratios.append(abi / direct)
       }
-      rows.append(Row(size: n, abiGflops: flops / abi / 1e9, directGflops: flops / direct / 1e9))
+      rows.append(Row(size: n, abiGflops: median(abiRates), directGflops: median(directRates), ratio: median(ratios),
+                      ratioMin: ratios.min()!, ratioMax: ratios.max()!))
     }
     let one = try backend.upload([Float(1)], shape: [1])
     let oneByOne = try backend.upload([Float(2)], shape: [1, 1]), out = try backend.tensor(.f32, [1, 1])
@@ -99,10 +126,12 @@ public struct MatmulBenchmark {
 extension MatmulBenchmark.Report {
   /// A table for people.
   public var text: String {
-    var lines = ["rlax bench matmul: backend \(backend) (\(device)), fp32, square N x N x N, best of timed batches",
-                 "       N    ABI GFLOP/s  cblas_sgemm GFLOP/s    ratio"]
+    var lines = ["rlax bench matmul: backend \(backend) (\(device)), fp32, square N x N x N",
+                 "medians over rounds of back-to-back ABI and direct measurements; ratio = median of per-round ABI/direct (min-max)",
+                 "       N    ABI GFLOP/s  cblas_sgemm GFLOP/s    ratio   (range)"]
     for r in rows {
-      lines.append(String(format: "%8d %14.2f %20.2f %7.1f%%", r.size, r.abiGflops, r.directGflops, r.ratio * 100))
+      lines.append(String(format: "%8d %14.2f %20.2f %7.1f%%   (%.0f-%.0f%%)", r.size, r.abiGflops, r.directGflops, r.ratio * 100,
+                          r.ratioMin * 100, r.ratioMax * 100))
     }
     lines.append(String(format: "op call through the ABI: fill of 1 element %.0f ns; 1x1x1 matmul %.0f ns (direct 1x1x1 cblas_sgemm %.0f ns)",
                         fillCallNanoseconds, tinyMatmulCallNanoseconds, directTinySgemmNanoseconds))

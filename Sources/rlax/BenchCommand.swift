@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Backend plugin name or path.") var backend = "cpu-blas"
     @Option(name: .customLong("backend-opt"), help: "Backend option key=value (repeatable).") var backendOptions: [String] = []
     @Option(help: "Comma-separated square sizes.") var sizes = "64,512,2048"
-    @Option(help: "Seconds of timing per measurement.") var seconds = 0.6
+    @Option(help: "Seconds of timing per measurement (one side of one round).") var seconds = 0.3
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
