@@ -65,10 +65,13 @@ typedef struct rlax_rollout_batch {
   int32_t num_tokens;    /* T >= 1: response tokens per row, padded */
   const int32_t *group_ids; /* [N] */
   const float *rewards;     /* [N] scalar reward of each sequence */
-  const float *mask;        /* [N, T] 1 for a response token that counts, 0 for padding */
+  const float *mask;        /* [N, T] 1 for a response token that counts, 0 for padding
+                             * (values between act as weights: |o_i| = sum_t mask) */
   const float *behavior_logprobs; /* [N, T] under the policy that generated the tokens (pi_old) */
   const float *logprobs;          /* [N, T] under the current policy pi_theta */
-  const float *ref_logprobs;      /* [N, T] under the reference policy, or NULL */
+  const float *ref_logprobs;      /* [N, T] under the reference policy, or NULL; an algorithm
+                                   * whose hyperparameters in effect use them (e.g. a KL weight
+                                   * > 0) returns INVALID_ARGUMENT when they are NULL */
   const float *values;            /* [N, T] current value estimates, or NULL */
   const float *old_values;        /* [N, T] value estimates at generation time, or NULL */
   const float *advantages;        /* [N, T] from compute_advantages; read by compute_loss only */

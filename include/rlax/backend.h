@@ -30,6 +30,10 @@
  *  - Backward ops ACCUMULATE into their gradient outputs (dx += ...), as in llm.c: the host
  *    zeroes a gradient with `fill` before the first contribution.
  *  - A NULL op in the table means the backend does not support it; the host reports that.
+ *  - A dtype the backend does not list is UNIMPLEMENTED; a dtype an operand can never have
+ *    (an F32 index operand, an invalid enum value) is INVALID_ARGUMENT.
+ *  - A backend whose device is absent (rlax_device_desc.present == false, as gpu-stub) may
+ *    list no dtypes; every memory function and op then returns UNAVAILABLE.
  */
 #ifndef RLAX_BACKEND_H
 #define RLAX_BACKEND_H
@@ -266,7 +270,7 @@ typedef struct rlax_swiglu_backward_args {
  *   q_positions: I32 [B,T], the key index each query sits at; NULL means S - T + t (the
  *   queries are the last T of the S keys: training has S == T, decoding appends to a cache).
  *   k_start: I32 [B], the first valid key of each row (left padding); NULL means 0.
- *   Query (b,t) attends key s iff k_start[b] <= s <= q_positions[b,t].
+ *   Query (b,t) attends key s iff k_start[b] <= s <= q_positions[b,t] (and s < S).
  *   p = softmax_s(scale * q.k), out = sum_s p v. A query that sees no key gets out = 0 and
  *   lse = -inf.
  *   lse: F32 [B,Hq,T] = logsumexp_s(scale * q.k) over visible keys (written; backward needs

@@ -81,7 +81,8 @@ typedef struct rlax_weight_store_api {
   /* Accepts NULL. No call may be in flight. */
   void (*destroy)(rlax_weight_store *store);
 
-  /* Publishes tensors[0 .. count) as `version` (>= 1, > latest), atomically. */
+  /* Publishes tensors[0 .. count) as `version` (>= 1, > latest), atomically. count may be 0
+   * (an empty version); `data` may be NULL where nbytes is 0. */
   rlax_error *(*publish)(rlax_weight_store *store, uint64_t version,
                          const rlax_tensor_data *const *tensors, size_t count);
   /* *out = the newest version, or 0 when there is none. */
@@ -92,12 +93,14 @@ typedef struct rlax_weight_store_api {
                                size_t *out_count);
   /* *out_count = number of tensors in the version (NOT_FOUND if it is not retained). */
   rlax_error *(*tensor_count)(rlax_weight_store *store, uint64_t version, size_t *out_count);
-  /* Describes tensor `index` (0-based, in publish order) of the version. */
+  /* Describes tensor `index` (0-based, in publish order) of the version; an index past the
+   * end is INVALID_ARGUMENT. */
   rlax_error *(*tensor_info)(rlax_weight_store *store, uint64_t version, size_t index,
                              rlax_tensor_info *out);
   /* Copies the named tensors of the version into caller memory, checking each checksum.
    * NOT_FOUND for a version or name it lacks; INVALID_ARGUMENT for a size mismatch; CORRUPT
-   * when a checksum or the stored format is wrong. */
+   * when a checksum or the stored format is wrong. After an error the contents of the
+   * destination buffers are unspecified. */
   rlax_error *(*fetch)(rlax_weight_store *store, uint64_t version,
                        const rlax_fetch_request *const *requests, size_t count);
   /* Waits until a version newer than `after` exists or timeout_ms passes (< 0: forever).
@@ -105,8 +108,9 @@ typedef struct rlax_weight_store_api {
   rlax_error *(*wait_newer)(rlax_weight_store *store, uint64_t after, int64_t timeout_ms,
                             uint64_t *out);
 
-  /* Optional, for conformance tests: damages the stored bytes of one tensor of a version so
-   * that the next fetch of it must report CORRUPT. NULL when the store cannot do that. */
+  /* Optional, for conformance tests: damages the stored bytes (or, for a tensor of no bytes,
+   * the stored checksum) of one tensor of a version so that the next fetch of it must report
+   * CORRUPT. NULL when the store cannot do that. */
   rlax_error *(*corrupt_for_testing)(rlax_weight_store *store, uint64_t version,
                                      const char *tensor_name);
 } rlax_weight_store_api;
