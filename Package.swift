@@ -20,6 +20,10 @@ let package = Package(
                    providers: [.apt(["libopenblas-dev"])]),
     .target(name: "RlaxPlugins", dependencies: ["CRlax"]),
     .target(name: "RlaxConformance", dependencies: ["RlaxPlugins", "CRlax"]),
+    .target(name: "RlaxConfig"),
+    .target(name: "RlaxSafeTensors"),
+    .target(name: "RlaxTasks"),
+    .target(name: "RlaxModel", dependencies: ["RlaxPlugins", "RlaxConfig", "RlaxSafeTensors"]),
     .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "COpenBLAS"]),
     .executableTarget(
       name: "rlax",
@@ -31,6 +35,10 @@ let package = Package(
     .testTarget(name: "RlaxPluginsTests", dependencies: ["RlaxPlugins", "RlaxConformance", "RlaxTestSupport"]),
     .testTarget(name: "RlaxConformanceTests", dependencies: ["RlaxConformance", "RlaxPlugins", "RlaxTestSupport"]),
     .testTarget(name: "RlaxCLITests", dependencies: ["rlax", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxConfigTests", dependencies: ["RlaxConfig"]),
+    .testTarget(name: "RlaxSafeTensorsTests", dependencies: ["RlaxSafeTensors", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxTasksTests", dependencies: ["RlaxTasks"]),
+    .testTarget(name: "RlaxModelTests", dependencies: ["RlaxModel", "RlaxConformance", "RlaxTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

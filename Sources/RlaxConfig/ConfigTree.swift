@@ -1,0 +1,125 @@
+import Foundation
+
+/// Generic operations on config trees, after AXLearn: print as flat `a.b.c = value` lines,
+/// edit by path (`--set a.b.c=value`), and replace every sub-config of one type by another
+/// across the whole tree. Sub-configs that can be one of several types carry a `"type"` field.
+public enum ConfigTree {
+  /// `a.b.c = value` lines, sorted by path.
+  public static func flatten(_ tree: JSONValue, prefix: String = "") -> [String] {
+    switch tree {
+    case .object(let fields):
+      return fields.keys.sorted().flatMap { key in
+        flatten(fields[key]!, prefix: prefix.isEmpty ? key : "\(prefix).\(key)")
+      }
+    default:
+      return ["\(prefix) = \(tree.literal)"]
+    }
+  }
+
+  /// Applies `path=value`: the path must exist, and the value must parse as the kind of value
+  /// already there (a section's `type` may change; the caller rebuilds it from defaults).
+  public static func set(_ tree: inout JSONValue, edit: String) throws {
+    guard let eq = edit.firstIndex(of: "="), eq != edit.startIndex else {
+      throw ConfigError.badEdit(edit: edit, reason: "expected path=value")
+    }
+    let path = String(edit[..<eq]), raw = String(edit[edit.index(after: eq)...])
+    try set(&tree, keys: path.split(separator: ".").map(String.init), at: "", raw: raw)
+  }
+
+  private static func set(_ node: inout JSONValue, keys: [String], at prefix: String, raw: String) throws {
+    guard case .object(var fields) = node else {
+      throw ConfigError.unknownPath(path: prefix, known: [])
+    }
+    let key = keys[0], path = prefix.isEmpty ? key : "\(prefix).\(key)"
+    guard var child = fields[key] else {
+      throw ConfigError.unknownPath(path: path, known: fields.keys.sorted())
+    }
+    if keys.count == 1 {
+      child = try parse(raw, like: child, path: path)
+    } else {
+      try set(&child, keys: Array(keys.dropFirst()), at: path, raw: raw)
+    }
+    fields[key] = child
+    node = .object(fields)
+  }
+
+  static func parse(_ raw: String, like old: JSONValue, path: String) throws -> JSONValue {
+    switch old {
+    case .bool:
+      guard let b = Bool(raw) else { throw ConfigError.typeMismatch(path: path, expected: "true or false", found: "'\(raw)'") }
+      return .bool(b)
+    case .number:
+      // Whether an integer field got a fraction is caught when the tree is built.
+      guard let d = Double(raw), d.isFinite else { throw ConfigError.typeMismatch(path: path, expected: "a number", found: "'\(raw)'") }
+      return .number(d)
+    case .string, .null:
+      return .string(raw)
+    case .array, .object:
+      guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(raw.utf8)) else {
+        throw ConfigError.typeMismatch(path: path, expected: "\(old.kind) in JSON", found: "'\(raw)'")
+      }
+      return value
+    }
+  }
+
+  /// Replaces every section whose `type` is `from` by `replacement` (a section with its own
+  /// `type`), copying over the fields both have: one edit swaps a component across the tree.
+  /// Returns how many sections were replaced.
+  @discardableResult
+  public static func replaceAll(type from: String, with replacement: JSONValue, in tree: inout JSONValue) -> Int {
+    guard case .object(var fields) = tree else { return 0 }
+    if case .string(from) = fields["type"], case .object(var new) = replacement {
+      for (key, value) in fields where key != "type" && new[key] != nil { new[key] = value }
+      tree = .object(new)
+      return 1
+    }
+    var count = 0
+    for key in fields.keys {
+      var child = fields[key]!
+      count += replaceAll(type: from, with: replacement, in: &child)
+      fields[key] = child
+    }
+    tree = .object(fields)
+    return count
+  }
+
+  /// Decodes a tree into a typed config, turning decoding errors into path-named ones.
+  public static func build<T: Decodable>(_ tree: JSONValue, as type: T.Type, root: String = "") throws -> T {
+    do {
+      return try tree.decode(as: type)
+    } catch let DecodingError.keyNotFound(key, context) {
+      let path = (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+      throw ConfigError.required(path: root.isEmpty ? path : "\(root).\(path)", hint: "missing from the config")
+    } catch let DecodingError.typeMismatch(expected, context) {
+      throw ConfigError.typeMismatch(path: joined(root, context), expected: "\(expected)", found: context.debugDescription)
+    } catch let DecodingError.dataCorrupted(context) {
+      throw ConfigError.invalid(path: joined(root, context), reason: context.debugDescription)
+    }
+  }
+
+  private static func joined(_ root: String, _ context: DecodingError.Context) -> String {
+    let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+    return [root, path].filter { !$0.isEmpty }.joined(separator: ".")
+  }
+}
+
+/// Loading and saving configs as JSON files.
+public enum ConfigFile {
+  public static func load<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+      throw ConfigError.file(path: path, reason: "cannot read: \(error.localizedDescription)")
+    }
+    let tree: JSONValue
+    do { tree = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+      throw ConfigError.file(path: path, reason: "not valid JSON: \(error)")
+    }
+    return try ConfigTree.build(tree, as: type)
+  }
+
+  public static func save<T: Encodable>(_ config: T, to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(config).write(to: URL(fileURLWithPath: path), options: .atomic)
+  }
+}
