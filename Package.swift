@@ -24,11 +24,12 @@ let package = Package(
     .target(name: "RlaxSafeTensors"),
     .target(name: "RlaxTasks"),
     .target(name: "RlaxModel", dependencies: ["RlaxPlugins", "RlaxConfig", "RlaxSafeTensors"]),
-    .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "COpenBLAS"]),
+    .target(name: "RlaxTraining", dependencies: ["RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxPlugins"]),
+    .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel", "COpenBLAS"]),
     .executableTarget(
       name: "rlax",
       dependencies: [
-        "RlaxPlugins", "RlaxConformance", "RlaxBench",
+        "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "RlaxTestSupport", dependencies: ["RlaxPlugins"], path: "Tests/RlaxTestSupport"),
@@ -39,6 +40,7 @@ let package = Package(
     .testTarget(name: "RlaxSafeTensorsTests", dependencies: ["RlaxSafeTensors", "RlaxTestSupport"]),
     .testTarget(name: "RlaxTasksTests", dependencies: ["RlaxTasks"]),
     .testTarget(name: "RlaxModelTests", dependencies: ["RlaxModel", "RlaxConformance", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxTrainingTests", dependencies: ["RlaxTraining", "RlaxTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

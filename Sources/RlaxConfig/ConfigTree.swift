@@ -123,3 +123,24 @@ public enum ConfigFile {
     try encoder.encode(config).write(to: URL(fileURLWithPath: path), options: .atomic)
   }
 }
+
+extension ConfigTree {
+  /// Overlays `overlay` on `base`: sections merge field by field; a field `base` lacks is an
+  /// error naming it (a typo in a config file must not be silently ignored). A section whose
+  /// `type` changes is taken whole from the overlay.
+  public static func merge(_ base: JSONValue, _ overlay: JSONValue, path: String = "") throws -> JSONValue {
+    guard case .object(var fields) = base, case .object(let over) = overlay else { return overlay }
+    if let t = over["type"], t != fields["type"] { return overlay }
+    for (key, value) in over {
+      let p = path.isEmpty ? key : "\(path).\(key)"
+      guard let existing = fields[key] else { throw ConfigError.unknownPath(path: p, known: fields.keys.sorted()) }
+      // A map of strings (task options, say) is free-form: the overlay replaces it whole.
+      if case .object(let e) = existing, e.values.allSatisfy({ if case .string = $0 { true } else { false } }) {
+        fields[key] = value
+        continue
+      }
+      fields[key] = try merge(existing, value, path: p)
+    }
+    return .object(fields)
+  }
+}

@@ -9,5 +9,5 @@ struct Rlax: ParsableCommand {
       Plugins are found by name in the directories of RLAX_PLUGIN_PATH (colon-separated) and then in plugins/ \
       beside this executable, or given by path.
       """,
-    subcommands: [PluginsCommand.self, BenchCommand.self])
+    subcommands: [PluginsCommand.self, ConfigCommand.self, SFTCommand.self, EvalCommand.self, InspectCommand.self, BenchCommand.self])
 }

@@ -1,0 +1,133 @@
+import Foundation
+import RlaxPlugins
+import RlaxSafeTensors
+
+/// Small state that resumes a run exactly: the step, the seed, and free-form counters of the
+/// layers above (data cursor, RNG positions, ...).
+public struct TrainingState: Codable, Equatable, Sendable {
+  public var step: Int
+  public var seed: UInt64
+  public var counters: [String: UInt64]
+  public init(step: Int, seed: UInt64, counters: [String: UInt64] = [:]) {
+    self.step = step; self.seed = seed; self.counters = counters
+  }
+}
+
+/// A checkpoint directory:
+///   model.safetensors      every parameter (names and layouts in docs/model.md), CRC-32C checked
+///   optimizer.safetensors  AdamW moments as m.NAME and v.NAME, plus the step (when saved)
+///   model.json             the DecoderConfig
+///   state.json             TrainingState; written last, so its presence marks a complete checkpoint
+///   EXTRA.json             whatever the caller adds (the run config, ...)
+/// Each file is written atomically (temporary file, fsync, rename).
+public enum Checkpoint {
+  public static let modelFile = "model.safetensors"
+  public static let optimizerFile = "optimizer.safetensors"
+  public static let configFile = "model.json"
+  public static let stateFile = "state.json"
+
+  public static func save(model: DecoderModel, optimizer: AdamW?, state: TrainingState,
+                          extraJSON: [String: Data] = [:], to dir: URL) throws {
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    // Remove the commit marker first: a crash mid-save leaves a directory that does not load.
+    try? FileManager.default.removeItem(at: dir.appendingPathComponent(stateFile))
+    let params = model.params
+    let b = model.backend
+    func tensors(_ buffer: DeviceBuffer, prefix: String) throws -> [SafeTensor] {
+      try params.entries.map { e in
+        SafeTensor(name: prefix + e.name, shape: e.shape, floats: try b.download(params.view(e.name, in: buffer)))
+      }
+    }
+    try SafeTensors.write(try tensors(params.values, prefix: ""), metadata: ["format": "rlax", "step": "\(state.step)"],
+                          checksums: true, to: dir.appendingPathComponent(modelFile))
+    if let optimizer {
+      try SafeTensors.write(try tensors(optimizer.m, prefix: "m.") + (try tensors(optimizer.v, prefix: "v.")),
+                            metadata: ["format": "rlax", "adamw_step": "\(optimizer.step)"], checksums: true,
+                            to: dir.appendingPathComponent(optimizerFile))
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(model.config).write(to: dir.appendingPathComponent(configFile), options: .atomic)
+    for (name, data) in extraJSON { try data.write(to: dir.appendingPathComponent("\(name).json"), options: .atomic) }
+    try encoder.encode(state).write(to: dir.appendingPathComponent(stateFile), options: .atomic)
+  }
+
+  /// Reads the model config and state of a checkpoint.
+  public static func describe(_ dir: URL) throws -> (config: DecoderConfig, state: TrainingState) {
+    guard FileManager.default.fileExists(atPath: dir.appendingPathComponent(stateFile).path) else {
+      throw CheckpointError.incomplete(dir: dir.path, missing: stateFile)
+    }
+    return (try decodeJSON(DecoderConfig.self, dir.appendingPathComponent(configFile)),
+            try decodeJSON(TrainingState.self, dir.appendingPathComponent(stateFile)))
+  }
+
+  /// Builds the model on `backend` with the checkpoint's weights.
+  public static func loadModel(_ dir: URL, backend: Backend) throws -> (model: DecoderModel, state: TrainingState) {
+    let (config, state) = try describe(dir)
+    let model = try DecoderModel(config: config, backend: backend)
+    let file = dir.appendingPathComponent(modelFile)
+    try restore(model.params, from: try tensorsByName(file), prefix: "", file: file.path)
+    return (model, state)
+  }
+
+  /// Restores AdamW moments and step saved with the model.
+  public static func loadOptimizer(_ dir: URL, into optimizer: AdamW) throws {
+    let file = dir.appendingPathComponent(optimizerFile)
+    guard FileManager.default.fileExists(atPath: file.path) else { throw CheckpointError.incomplete(dir: dir.path, missing: optimizerFile) }
+    let (tensors, metadata) = try SafeTensors.read(file)
+    let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let params = optimizer.params
+    for (prefix, buffer) in [("m.", optimizer.m), ("v.", optimizer.v)] {
+      for e in params.entries {
+        let values = try expect(byName[prefix + e.name], name: prefix + e.name, shape: e.shape, file: file.path)
+        try values.withUnsafeBytes { try buffer.write($0, at: e.offset * 4) }
+      }
+    }
+    guard let step = metadata["adamw_step"].flatMap(Int.init) else {
+      throw CheckpointError.bad(file: file.path, reason: "metadata adamw_step is missing or not an integer")
+    }
+    optimizer.step = step
+  }
+
+  static func tensorsByName(_ file: URL) throws -> [String: SafeTensor] {
+    guard FileManager.default.fileExists(atPath: file.path) else {
+      throw CheckpointError.incomplete(dir: file.deletingLastPathComponent().path, missing: file.lastPathComponent)
+    }
+    return Dictionary(try SafeTensors.read(file).tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+  }
+
+  static func restore(_ params: ParameterStore, from byName: [String: SafeTensor], prefix: String, file: String) throws {
+    for e in params.entries {
+      try params.write(e.name, try expect(byName[prefix + e.name], name: prefix + e.name, shape: e.shape, file: file))
+    }
+  }
+
+  static func expect(_ tensor: SafeTensor?, name: String, shape: [Int], file: String) throws -> [Float] {
+    guard let tensor else { throw CheckpointError.bad(file: file, reason: "tensor \(name) is missing") }
+    guard tensor.dtype == .F32, tensor.shape == shape else {
+      throw CheckpointError.bad(file: file, reason: "tensor \(name) is \(tensor.dtype.rawValue) \(tensor.shape), the config expects F32 \(shape)")
+    }
+    return try tensor.floats
+  }
+
+  static func decodeJSON<T: Decodable>(_ type: T.Type, _ url: URL) throws -> T {
+    guard let data = try? Data(contentsOf: url) else {
+      throw CheckpointError.incomplete(dir: url.deletingLastPathComponent().path, missing: url.lastPathComponent)
+    }
+    do { return try JSONDecoder().decode(type, from: data) } catch {
+      throw CheckpointError.bad(file: url.path, reason: "\(error)")
+    }
+  }
+}
+
+public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+  case incomplete(dir: String, missing: String)
+  case bad(file: String, reason: String)
+
+  public var description: String {
+    switch self {
+    case .incomplete(let dir, let missing): "checkpoint \(dir) is incomplete or not a checkpoint: \(missing) is missing"
+    case .bad(let file, let reason): "checkpoint file \(file): \(reason)"
+    }
+  }
+}
