@@ -76,7 +76,7 @@ public struct JSONLDataset: VerifiableTask {
     do {
       value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     } catch {
-      throw failure(nil, "not valid JSON: \(jsonSyntaxMessage(error))")
+      throw failure(nil, "not valid JSON: \(jsonSyntaxMessage(error, line: text))")
     }
     guard case .object(let fields) = value else {
       throw failure(nil, "expected a JSON object, found \(value.typeName)")
@@ -122,15 +122,17 @@ public struct JSONLDataset: VerifiableTask {
     return problem
   }
 
-  /// The parser's own explanation (e.g. "Unexpected character 'x' around line 1, column 5."),
-  /// which JSONDecoder wraps in a generic "The given data was not valid JSON."
-  private static func jsonSyntaxMessage(_ error: Error) -> String {
-    guard case DecodingError.dataCorrupted(let context) = error else { return "\(error)" }
-    if let underlying = context.underlyingError as NSError?,
-       let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
-      return detail
+  /// The most specific explanation Foundation offers. JSONDecoder only says "The given data was
+  /// not valid JSON.", while JSONSerialization says where ("Invalid value around character 26."),
+  /// so the line is re-parsed with the latter just for the message.
+  private static func jsonSyntaxMessage(_ error: Error, line: Substring) -> String {
+    do {
+      _ = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
+    } catch {
+      if let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
     }
-    return context.debugDescription
+    if case DecodingError.dataCorrupted(let context) = error { return context.debugDescription }
+    return "\(error)"
   }
 
   /// Every record in `split`, in file order: the deterministic choice for a full evaluation.

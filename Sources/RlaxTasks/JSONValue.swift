@@ -12,8 +12,8 @@ enum JSONValue: Decodable, Equatable {
 
   init(from decoder: Decoder) throws {
     let container = try decoder.singleValueContainer()
-    // Bool before number: JSONDecoder never turns `1` into a Bool, but some Foundation versions
-    // accept `true` as a number.
+    // Bool is tried before number so `true` is reported as a boolean whatever coercions a
+    // given Foundation version's decoder allows.
     if container.decodeNil() {
       self = .null
     } else if let value = try? container.decode(Bool.self) {

@@ -4,7 +4,7 @@ import RlaxPlugins
 
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "bench", abstract: "Benchmarks that print figures (not tests).", subcommands: [Matmul.self])
+    commandName: "bench", abstract: "Benchmarks that print figures (not tests).", subcommands: [Matmul.self, Train.self, Decode.self])
 
   struct Matmul: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +22,46 @@ struct BenchCommand: ParsableCommand {
       }
       let b = try Backend(backend, options: try PluginOptions.parse(backendOptions, flag: "--backend-opt"))
       let report = try MatmulBenchmark(backend: b, sizes: sizeList, secondsPerMeasurement: seconds).run()
+      if json { try printJSON(report) } else { print(report.text) }
+    }
+  }
+
+  struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Training tokens/s (forward + backward + AdamW) per model size, with GFLOP/s against the sgemm peak.")
+    @Option(help: "Backend plugin name or path.") var backend = "cpu-blas"
+    @Option(name: .customLong("backend-opt"), help: "Backend option key=value (repeatable).") var backendOptions: [String] = []
+    @Option(help: "Comma-separated sizes: default, medium, large.") var sizes = "default,medium,large"
+    @Option(help: "Sequences per step.") var batch = 16
+    @Option(help: "Tokens per sequence.") var length = 64
+    @Option(help: "Seconds of timing per size.") var seconds = 5.0
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+      let b = try Backend(backend, options: try PluginOptions.parse(backendOptions, flag: "--backend-opt"))
+      let report = try TrainBenchmark(backend: b, sizes: sizes.split(separator: ",").map(String.init), batch: batch,
+                                      length: length, seconds: seconds).run()
+      if json { try printJSON(report) } else { print(report.text) }
+    }
+  }
+
+  struct Decode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Generated tokens/s with the KV cache at batch 1 and 64, with GFLOP/s against the sgemm peak.")
+    @Option(help: "Backend plugin name or path.") var backend = "cpu-blas"
+    @Option(name: .customLong("backend-opt"), help: "Backend option key=value (repeatable).") var backendOptions: [String] = []
+    @Option(help: "Comma-separated sizes: default, medium, large.") var sizes = "default,medium,large"
+    @Option(help: "Comma-separated batch sizes.") var batches = "1,64"
+    @Option(help: "Prompt tokens per row.") var prompt = 16
+    @Option(help: "New tokens per row.") var newTokens = 48
+    @Option(help: "Seconds of timing per size and batch.") var seconds = 3.0
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+      let b = try Backend(backend, options: try PluginOptions.parse(backendOptions, flag: "--backend-opt"))
+      let report = try DecodeBenchmark(backend: b, sizes: sizes.split(separator: ",").map(String.init),
+                                       batches: batches.split(separator: ",").compactMap { Int($0) }, promptLength: prompt,
+                                       newTokens: newTokens, seconds: seconds).run()
       if json { try printJSON(report) } else { print(report.text) }
     }
   }

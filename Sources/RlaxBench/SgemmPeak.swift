@@ -1,0 +1,24 @@
+import COpenBLAS
+import Foundation
+
+/// The machine's measured fp32 matmul peak: direct `cblas_sgemm` on square matrices, best of a
+/// few timed runs. Model benchmarks report their achieved GFLOP/s as a ratio to it, measured
+/// in the same run.
+public enum SgemmPeak {
+  public static func measure(size n: Int = 1024, seconds: Double = 0.5) -> Double {
+    var rng = SystemRandomNumberGenerator()
+    let a = (0..<(n * n)).map { _ in Float.random(in: -1...1, using: &rng) }
+    let b = (0..<(n * n)).map { _ in Float.random(in: -1...1, using: &rng) }
+    var c = [Float](repeating: 0, count: n * n)
+    let run = { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n)) }
+    run()
+    var best = Double.infinity
+    let deadline = Date().addingTimeInterval(seconds)
+    repeat {
+      let start = Date()
+      run()
+      best = min(best, Date().timeIntervalSince(start))
+    } while Date() < deadline
+    return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+  }
+}
