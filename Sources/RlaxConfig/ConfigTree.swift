@@ -93,8 +93,29 @@ public enum ConfigTree {
     } catch let DecodingError.typeMismatch(expected, context) {
       throw ConfigError.typeMismatch(path: joined(root, context), expected: "\(expected)", found: context.debugDescription)
     } catch let DecodingError.dataCorrupted(context) {
+      // Foundation reports "2.5 into an Int" without a path: find the field by rounding each
+      // fractional number in turn until the tree decodes.
+      if context.codingPath.isEmpty, let path = fractionalCulprit(tree, as: type) {
+        throw ConfigError.typeMismatch(path: root.isEmpty ? path : "\(root).\(path)", expected: "an integer", found: "a fraction")
+      }
       throw ConfigError.invalid(path: joined(root, context), reason: context.debugDescription)
     }
+  }
+
+  private static func fractionalCulprit<T: Decodable>(_ tree: JSONValue, as type: T.Type) -> String? {
+    func leaves(_ node: JSONValue, _ prefix: [String]) -> [[String]] {
+      switch node {
+      case .object(let f): return f.flatMap { leaves($0.value, prefix + [$0.key]) }
+      case .number(let n) where n != n.rounded(): return [prefix]
+      default: return []
+      }
+    }
+    for keys in leaves(tree, []) {
+      var copy = tree
+      try? set(&copy, keys: keys, at: "", raw: "0")
+      if (try? copy.decode(as: type)) != nil { return keys.joined(separator: ".") }
+    }
+    return nil
   }
 
   private static func joined(_ root: String, _ context: DecodingError.Context) -> String {

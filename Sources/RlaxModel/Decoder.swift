@@ -155,6 +155,10 @@ public final class DecoderModel {
     if let maxPosition = batch.positions?.max(), Int(maxPosition) >= config.maxSeqLen {
       problems.append("position \(maxPosition) exceeds maxSeqLen \(config.maxSeqLen)")
     }
+    if let minPosition = batch.positions?.min(), minPosition < 0 { problems.append("position \(minPosition) is negative") }
+    if let k = batch.kStart, let bad = k.first(where: { $0 < 0 || Int($0) >= batch.length }) {
+      problems.append("kStart \(bad) is outside 0..<\(batch.length)")
+    }
     if !problems.isEmpty {
       throw PluginError.invalidCall(plugin: backend.name, operation: "model forward", reason: problems.joined(separator: "; "))
     }
