@@ -36,7 +36,8 @@ public struct DecodeBenchmark {
   }
 
   public func run() throws -> Report {
-    let peak = SgemmPeak.measure()
+    // The machine may be shared: take the better of a peak measured before and after.
+    var peak = SgemmPeak.measure()
     var rows: [Row] = []
     for size in sizes {
       guard let config = ModelSizes.named(size, vocabSize: 96) else {
@@ -64,6 +65,11 @@ public struct DecodeBenchmark {
         rows.append(Row(size: size, batch: batch, promptLength: promptLength, newTokens: newTokens,
                         tokensPerSecond: tokensPerSecond, gflops: gflops, ratioToPeak: gflops / peak))
       }
+    }
+    let after = SgemmPeak.measure()
+    if after > peak {
+      rows = rows.map { var r = $0; r.ratioToPeak = r.gflops / after; return r }
+      peak = after
     }
     return Report(backend: backend.name, sgemmPeakGflops: peak, rows: rows)
   }

@@ -5,7 +5,7 @@ import Foundation
 /// few timed runs. Model benchmarks report their achieved GFLOP/s as a ratio to it, measured
 /// in the same run.
 public enum SgemmPeak {
-  public static func measure(size n: Int = 1024, seconds: Double = 0.5) -> Double {
+  public static func measure(size n: Int = 1024, seconds: Double = 1.0) -> Double {
     var rng = SystemRandomNumberGenerator()
     let a = (0..<(n * n)).map { _ in Float.random(in: -1...1, using: &rng) }
     let b = (0..<(n * n)).map { _ in Float.random(in: -1...1, using: &rng) }

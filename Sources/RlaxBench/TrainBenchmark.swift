@@ -34,7 +34,8 @@ public struct TrainBenchmark {
   }
 
   public func run() throws -> Report {
-    let peak = SgemmPeak.measure()
+    // The machine may be shared: take the better of a peak measured before and after.
+    var peak = SgemmPeak.measure()
     var rows: [Row] = []
     for size in sizes {
       guard let config = ModelSizes.named(size, vocabSize: 96) else {
@@ -65,6 +66,11 @@ public struct TrainBenchmark {
       let gflops = 3 * config.forwardFlopsPerToken(context: (length + 1) / 2) * tokensPerSecond / 1e9
       rows.append(Row(size: size, parameters: model.params.parameterCount, batch: batch, length: length,
                       tokensPerSecond: tokensPerSecond, gflops: gflops, ratioToPeak: gflops / peak))
+    }
+    let after = SgemmPeak.measure()
+    if after > peak {
+      rows = rows.map { var r = $0; r.ratioToPeak = r.gflops / after; return r }
+      peak = after
     }
     return Report(backend: backend.name, sgemmPeakGflops: peak, rows: rows)
   }

@@ -18,7 +18,7 @@ public struct TaskConfig: Codable, Equatable, Sendable, ValidatableConfig {
 
 /// Supervised fine-tuning settings.
 public struct SFTConfig: Codable, Equatable, Sendable, ValidatableConfig {
-  public var steps = 300
+  public var steps = 800
   public var batchSize = 32
   public var seed: UInt64 = 1
   /// Save a checkpoint every this many steps (0: only at the end).
