@@ -16,12 +16,11 @@ LDFLAGS_PLUGIN := -shared -lm -lpthread
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas)
 OPENBLAS_LIBS := $(shell pkg-config --libs openblas)
 
-# name -> source directory
-PLUGINS := cpu-blas:Backends/cpu-blas \
-           gpu-stub:Backends/gpu-stub \
-           grpo:Plugins/algorithms/grpo \
-           memory:Plugins/weight-stores/memory \
-           file:Plugins/weight-stores/file
+# name -> source directory. Every directory under Backends/, Plugins/algorithms/ and
+# Plugins/weight-stores/ with a .c file is a plugin named after it: adding one is adding a
+# directory. (Plugins/shared/ and Plugins/algorithms/shared/ hold headers only.)
+plugin_dirs := $(foreach d,$(wildcard Backends/*/ Plugins/algorithms/*/ Plugins/weight-stores/*/),$(if $(wildcard $(d)*.c),$(patsubst %/,%,$(d))))
+PLUGINS := $(foreach d,$(plugin_dirs),$(notdir $(d)):$(d))
 
 plugin_dir = $(word 2,$(subst :, ,$(1)))
 plugin_name = $(word 1,$(subst :, ,$(1)))
@@ -36,7 +35,7 @@ host:
 plugins: $(PLUGIN_SOS)
 
 define plugin_rule
-$(PLUGIN_DIR)/$(call plugin_name,$(1)).so: $(wildcard $(call plugin_dir,$(1))/*.c $(call plugin_dir,$(1))/*.h) $(wildcard include/rlax/*.h Plugins/shared/*.h)
+$(PLUGIN_DIR)/$(call plugin_name,$(1)).so: $(wildcard $(call plugin_dir,$(1))/*.c $(call plugin_dir,$(1))/*.h) $(wildcard include/rlax/*.h Plugins/shared/*.h Plugins/algorithms/shared/*.h)
 	@mkdir -p $(PLUGIN_DIR)
 	$(CC) $(CFLAGS_PLUGIN) $(if $(filter cpu-blas,$(call plugin_name,$(1))),$(OPENBLAS_CFLAGS)) \
 	  -o $$@ $(wildcard $(call plugin_dir,$(1))/*.c) $(LDFLAGS_PLUGIN) \

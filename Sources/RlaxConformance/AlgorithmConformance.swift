@@ -62,6 +62,20 @@ struct AlgorithmConformance {
       try expect(adv.contains { $0 != 0 }, "every advantage is 0 on a batch whose rewards vary within groups")
       return .passed
     }
+    r.check("algorithm: select_sequences (if offered) answers 0 or 1 per sequence, deterministically") {
+      let algo = try Algorithm(library: library)
+      guard algo.selectsSequences else { return .skipped("select_sequences not offered (keeps every sequence)") }
+      var batch = makeBatch()
+      batch.logprobs = batch.behaviorLogprobs
+      let a = try algo.selectSequences(batch), b = try algo.selectSequences(batch)
+      try expect(a == b, "two identical calls disagree")
+      // A group whose rewards are all equal carries no signal; one with spread does.
+      for i in 0..<batch.numSequences where batch.groupIDs[i] == batch.groupIDs[0] { batch.rewards[i] = 1 }
+      let flat = try algo.selectSequences(batch)!
+      try expect(flat.indices.filter { batch.groupIDs[$0] == batch.groupIDs[0] }.allSatisfy { !flat[$0] },
+                 "kept sequences of a group whose rewards are all equal")
+      return .passed
+    }
     r.check("algorithm: dloss/dlogprobs matches finite differences of the loss") {
       let algo = try Algorithm(library: library)
       var batch = makeBatch()

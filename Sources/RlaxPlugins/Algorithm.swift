@@ -184,6 +184,23 @@ public final class Algorithm: @unchecked Sendable {
     return out
   }
 
+  /// Whether the algorithm filters sequences before training (dynamic sampling).
+  public var selectsSequences: Bool { api.select_sequences != nil }
+
+  /// Which sequences of a freshly scored batch to train on; nil when the algorithm keeps all.
+  public func selectSequences(_ batch: RolloutBatch) throws -> [Bool]? {
+    guard let select = api.select_sequences else { return nil }
+    try batch.validate(plugin: name, operation: "select_sequences")
+    var keep = [UInt8](repeating: 2, count: batch.numSequences)
+    try batch.withC { b in
+      try keep.withUnsafeMutableBufferPointer { k in try errors.check(select(handle, b, k.baseAddress), "select_sequences") }
+    }
+    if let bad = keep.firstIndex(where: { $0 > 1 }) {
+      throw PluginError.invalidCall(plugin: name, operation: "select_sequences", reason: "keep[\(bad)] is \(keep[bad]), expected 0 or 1")
+    }
+    return keep.map { $0 == 1 }
+  }
+
   /// The loss and its gradients; `batch.advantages` must be set.
   public func computeLoss(_ batch: RolloutBatch) throws -> LossResult {
     try batch.validate(plugin: name, operation: "compute_loss")

@@ -114,6 +114,14 @@ typedef struct rlax_algorithm_api {
   /* Computes the loss and its gradients for the batch (batch->advantages must be set). */
   rlax_error *(*compute_loss)(rlax_algorithm *algorithm, const rlax_rollout_batch *batch,
                               rlax_loss_result *result);
+
+  /* Optional (NULL = keep every sequence): dynamic sampling (DAPO). Writes keep[N] = 1 for
+   * sequences to train on and 0 for those to drop (e.g. every sequence of a group whose
+   * rewards have no variance). Called on a freshly scored batch (logprobs = behavior
+   * logprobs, advantages NULL); the host then generates more groups, deterministically,
+   * until it has as many kept groups as a step needs or it reaches its limit. */
+  rlax_error *(*select_sequences)(rlax_algorithm *algorithm, const rlax_rollout_batch *batch,
+                                  uint8_t *keep);
 } rlax_algorithm_api;
 
 #define RLAX_ALGORITHM_API_MIN_SIZE \
