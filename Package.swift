@@ -9,6 +9,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "rlax", targets: ["rlax"]),
+    .executable(name: "rlax-reward-host", targets: ["rlax-reward-host"]),
     .library(name: "RlaxPlugins", targets: ["RlaxPlugins"]),
   ],
   dependencies: [
@@ -23,6 +24,9 @@ let package = Package(
     .target(name: "RlaxConfig"),
     .target(name: "RlaxSafeTensors"),
     .target(name: "RlaxTasks"),
+    .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
+    .target(name: "RlaxRewards", dependencies: ["RlaxTasks", "CFFI"]),
+    .executableTarget(name: "rlax-reward-host", dependencies: ["RlaxRewards"]),
     .target(name: "RlaxModel", dependencies: ["RlaxPlugins", "RlaxConfig", "RlaxSafeTensors"]),
     .target(name: "RlaxTraining", dependencies: ["RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxPlugins"]),
     .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel", "COpenBLAS"]),
@@ -41,6 +45,7 @@ let package = Package(
     .testTarget(name: "RlaxTasksTests", dependencies: ["RlaxTasks"]),
     .testTarget(name: "RlaxModelTests", dependencies: ["RlaxModel", "RlaxConformance", "RlaxTestSupport"]),
     .testTarget(name: "RlaxTrainingTests", dependencies: ["RlaxTraining", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxRewardsTests", dependencies: ["RlaxRewards", "rlax-reward-host", "RlaxTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )
