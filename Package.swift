@@ -14,6 +14,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
   ],
   targets: [
     .systemLibrary(name: "CRlax", path: "Sources/CRlax"),
@@ -29,11 +30,14 @@ let package = Package(
     .executableTarget(name: "rlax-reward-host", dependencies: ["RlaxRewards"]),
     .target(name: "RlaxModel", dependencies: ["RlaxPlugins", "RlaxConfig", "RlaxSafeTensors"]),
     .target(name: "RlaxTraining", dependencies: ["RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxPlugins"]),
+    .target(name: "RlaxRuntime", dependencies: [
+      "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", .product(name: "Crypto", package: "swift-crypto"),
+    ]),
     .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel", "COpenBLAS"]),
     .executableTarget(
       name: "rlax",
       dependencies: [
-        "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig",
+        "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxRuntime",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "RlaxTestSupport", dependencies: ["RlaxPlugins"], path: "Tests/RlaxTestSupport"),
@@ -45,6 +49,7 @@ let package = Package(
     .testTarget(name: "RlaxTasksTests", dependencies: ["RlaxTasks"]),
     .testTarget(name: "RlaxModelTests", dependencies: ["RlaxModel", "RlaxConformance", "RlaxTestSupport"]),
     .testTarget(name: "RlaxTrainingTests", dependencies: ["RlaxTraining", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxRuntimeTests", dependencies: ["RlaxRuntime", "RlaxTestSupport"]),
     .testTarget(name: "RlaxRewardsTests", dependencies: ["RlaxRewards", "rlax-reward-host", "RlaxTestSupport"]),
   ],
   swiftLanguageModes: [.v5]

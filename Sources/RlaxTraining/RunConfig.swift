@@ -57,6 +57,59 @@ public struct EvalConfig: Codable, Equatable, Sendable, ValidatableConfig {
   }
 }
 
+/// Reinforcement-learning settings of the default run (RLAX's roles: controller, trainer,
+/// parameter server, rollout workers).
+public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
+  public var algorithm = "grpo"
+  /// --algo-opt key=value pairs for the algorithm plugin.
+  public var algorithmOptions: [String: String] = [:]
+  public var steps = 200
+  public var promptsPerStep = 16
+  /// Samples per prompt (G).
+  public var groupSize = 8
+  /// Rollouts for step s come from weight version >= s - maxStaleness (0 = on-policy).
+  public var maxStaleness = 0
+  /// Publish a new weight version every this many steps.
+  public var pushEvery = 1
+  /// Checkpoint every this many steps (0: only at the end).
+  public var checkpointEvery = 50
+  public var workers = 2
+  /// Weight-store plugin (name or path) and its options; `file` gets dir=RUN_DIR/weights.
+  public var store = "memory"
+  public var storeOptions: [String: String] = [:]
+  /// Versions the parameter server keeps.
+  public var keepVersions = 3
+  public var learningRate: Double = 1e-3
+  public var seed: UInt64 = 7
+  /// SFT steps for the warm start when no --init checkpoint is given.
+  public var warmStartSteps = 500
+  /// Extra generation rounds allowed when dynamic sampling drops groups.
+  public var maxRefills = 3
+  public var sampler: SamplerConfig = {
+    var s = SamplerConfig()
+    s.maxNewTokens = 8
+    return s
+  }()
+  /// Seconds a reward function may take before the sample scores 0.
+  public var rewardTimeoutSeconds: Double = 5
+  public init() {}
+
+  public func validate(path: String) throws {
+    try require(steps >= 1, "\(path).steps", "must be >= 1, got \(steps)")
+    try require(promptsPerStep >= 1, "\(path).promptsPerStep", "must be >= 1, got \(promptsPerStep)")
+    try require(groupSize >= 1, "\(path).groupSize", "must be >= 1, got \(groupSize)")
+    try require(maxStaleness >= 0, "\(path).maxStaleness", "must be >= 0, got \(maxStaleness)")
+    try require(pushEvery >= 1, "\(path).pushEvery", "must be >= 1, got \(pushEvery)")
+    try require(workers >= 1, "\(path).workers", "must be >= 1, got \(workers)")
+    try require(keepVersions >= maxStaleness / pushEvery + 2, "\(path).keepVersions",
+                "must keep at least maxStaleness / pushEvery + 2 = \(maxStaleness / pushEvery + 2) versions, got \(keepVersions)")
+    try require(learningRate > 0, "\(path).learningRate", "must be > 0, got \(learningRate)")
+    try require(warmStartSteps >= 0, "\(path).warmStartSteps", "must be >= 0, got \(warmStartSteps)")
+    try require(rewardTimeoutSeconds > 0, "\(path).rewardTimeoutSeconds", "must be > 0, got \(rewardTimeoutSeconds)")
+    try sampler.validate(path: "\(path).sampler")
+  }
+}
+
 /// The whole tree of one run, printable with `rlax config show`.
 public struct RunConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var model = DecoderConfig()
@@ -65,6 +118,7 @@ public struct RunConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var task = TaskConfig()
   public var sft = SFTConfig()
   public var eval = EvalConfig()
+  public var rl = RLConfig()
   public init() {}
 
   /// The defaults, with the tokenizer's vocabulary injected.
@@ -82,5 +136,6 @@ public struct RunConfig: Codable, Equatable, Sendable, ValidatableConfig {
     try task.validate(path: p("task"))
     try sft.validate(path: p("sft"))
     try eval.validate(path: p("eval"))
+    try rl.validate(path: p("rl"))
   }
 }

@@ -1,0 +1,312 @@
+import Crypto
+import Foundation
+import RlaxModel
+import RlaxPlugins
+import RlaxTasks
+import RlaxTraining
+
+/// The default run: warm start (SFT, unless --init), held-out evaluation, then RL with RLAX's
+/// roles in one process: the controller plans, rollout-worker threads generate from the
+/// versions it names, the trainer recomputes log-probs with those exact weights, asks the
+/// algorithm plugin for the loss, steps AdamW and publishes versions to the parameter server.
+public final class RLRun {
+  public struct Options {
+    public var runDir: URL
+    public var backend: String = "cpu-blas"
+    public var backendOptions = PluginOptions()
+    public var initCheckpoint: String?
+    public var resume = false
+    /// Stop (with a checkpoint) after this many steps, as if preempted.
+    public var stopAfter: Int?
+    public var quiet = false
+    public init(runDir: URL) { self.runDir = runDir }
+  }
+
+  public let config: RunConfig
+  public let options: Options
+  let locator = PluginLocator.standard()
+  var log: (String) -> Void
+
+  public init(config: RunConfig, options: Options) throws {
+    try config.validate()
+    self.config = config
+    self.options = options
+    log = options.quiet ? { _ in } : { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+  }
+
+  var checkpointDir: URL { options.runDir.appendingPathComponent("checkpoint") }
+  var referenceDir: URL { options.runDir.appendingPathComponent("reference") }
+
+  public func run() throws -> RunSummary {
+    let wallStart = Date()
+    let rl = config.rl
+    try FileManager.default.createDirectory(at: options.runDir, withIntermediateDirectories: true)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(config).write(to: options.runDir.appendingPathComponent("run.json"), options: .atomic)
+
+    let backendLibrary = try locator.open(options.backend)
+    let makeBackend = { try Backend(library: backendLibrary, options: self.options.backendOptions) }
+    let algorithm = try Algorithm(rl.algorithm, options: PluginOptions(rl.algorithmOptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }),
+                                  locator: locator)
+    guard !algorithm.info.needsValueHead else {
+      throw PluginError.invalidCall(plugin: algorithm.name, operation: "rl", reason: "needs a value head, which this model does not have yet")
+    }
+    guard rl.groupSize >= algorithm.info.minGroupSize else {
+      throw PluginError.invalidCall(plugin: algorithm.name, operation: "rl",
+                                    reason: "needs at least \(algorithm.info.minGroupSize) samples per prompt, rl.groupSize is \(rl.groupSize)")
+    }
+    let task = try config.task.make()
+    let controller = Controller(config: rl, task: task)
+
+    // The policy, its optimizer, and the frozen reference.
+    let trainerBackend = try makeBackend()
+    var warmStartSeconds = 0.0
+    let model: DecoderModel, optimizer: AdamW
+    var startStep = 0
+    var accounting = Accounting()
+    if options.resume {
+      let loaded = try Checkpoint.loadModel(checkpointDir, backend: trainerBackend)
+      model = loaded.model
+      optimizer = try AdamW(config: config.optimizer, params: model.params)
+      try Checkpoint.loadOptimizer(checkpointDir, into: optimizer)
+      startStep = loaded.state.step
+      accounting = try JSONDecoder().decode(Accounting.self, from: Data(contentsOf: checkpointDir.appendingPathComponent("accounting.json")))
+      log("resuming at step \(startStep) from \(checkpointDir.path)")
+    } else {
+      let start = Date()
+      model = try startingModel(backend: trainerBackend)
+      warmStartSeconds = Date().timeIntervalSince(start)
+      try Checkpoint.save(model: model, optimizer: nil, state: TrainingState(step: 0, seed: rl.seed), to: referenceDir)
+      optimizer = try AdamW(config: config.optimizer, params: model.params)
+    }
+    let reference = try Checkpoint.loadModel(referenceDir, backend: trainerBackend).model
+    let old = try DecoderModel(config: model.config, backend: trainerBackend)
+
+    // Held-out evaluation of the starting point.
+    let evaluator = try Evaluator(config: config.eval, task: task)
+    let beforeFile = options.runDir.appendingPathComponent("eval-before.json")
+    let before: [String: Double]
+    if options.resume, let saved = try? JSONDecoder().decode([String: Double].self, from: Data(contentsOf: beforeFile)) {
+      before = saved
+    } else {
+      before = try evaluator.evaluate(reference).passAtK
+      try encoder.encode(before).write(to: beforeFile, options: .atomic)
+      log("eval before: " + format(before))
+    }
+
+    // The parameter server.
+    var storeOptions = PluginOptions(rl.storeOptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).with("keep", "\(rl.keepVersions)")
+    let storeLibrary = try locator.open(rl.store)
+    if storeLibrary.manifest.name == "file" && rl.storeOptions["dir"] == nil {
+      let dir = options.runDir.appendingPathComponent("weights")
+      try? FileManager.default.removeItem(at: dir)
+      storeOptions = storeOptions.with("dir", dir.path)
+    }
+    let server = ParameterServer(store: try WeightStore(library: storeLibrary, options: storeOptions))
+    if options.resume {
+      for file in try FileManager.default.contentsOfDirectory(atPath: checkpointDir.path).filter({ $0.hasPrefix("version-") }).sorted() {
+        let v = Int(file.dropFirst("version-".count).prefix { $0.isNumber })!
+        try server.publish(version: v, tensors: try HostTensorFile.read(checkpointDir.appendingPathComponent(file)))
+      }
+    }
+    if (try server.latest() ?? -1) < startStep && startStep % rl.pushEvery == 0 {
+      try server.publish(version: startStep, from: model)
+    }
+
+    // Rollout workers.
+    let queue = WorkQueue<WorkItem>(), board = RolloutBoard()
+    let score: RewardScorer = { problem, text in task.reward(problem: problem, completion: text) }
+    let workers = try (0..<rl.workers).map {
+      try RolloutWorker(id: $0, backend: try makeBackend(), modelConfig: model.config, sampler: rl.sampler, server: server,
+                        queue: queue, board: board, score: score)
+    }
+    workers.forEach { $0.start() }
+    defer {
+      queue.close()
+      workers.forEach { $0.join() }
+    }
+
+    let metricsURL = options.runDir.appendingPathComponent("metrics.jsonl")
+    if !options.resume { try Data().write(to: metricsURL) }
+    let metricsFile = try FileHandle(forWritingTo: metricsURL)
+    metricsFile.seekToEndOfFile()
+    defer { try? metricsFile.close() }
+
+    let rlStart = Date()
+    var issuedThrough = startStep - 1
+    var waitTotal = 0.0, trainTotal = 0.0, samples = 0
+    let bar = ProgressBar(total: rl.steps, label: "rl \(algorithm.name)")
+    var lastStep = startStep
+    var oldVersion: Int?
+    for step in startStep..<rl.steps {
+      // Issue every step whose weight version exists: up to step + k.
+      while issuedThrough < min(step + rl.maxStaleness, rl.steps - 1) {
+        issuedThrough += 1
+        for index in 0..<rl.promptsPerStep { queue.push(try controller.workItem(step: issuedThrough, index: index)) }
+        accounting.issued += rl.promptsPerStep
+      }
+      let waitStart = Date()
+      var groups = try board.take(step: step, indices: 0..<rl.promptsPerStep)
+      var generated = groups.count
+      if algorithm.selectsSequences {
+        var kept = try keptGroups(groups, algorithm: algorithm)
+        var refill = 0
+        while kept.count < rl.promptsPerStep && refill < rl.maxRefills {
+          let base = rl.promptsPerStep * (refill + 1)
+          for index in base..<(base + rl.promptsPerStep) { queue.push(try controller.workItem(step: step, index: index)) }
+          accounting.issued += rl.promptsPerStep
+          let more = try board.take(step: step, indices: base..<(base + rl.promptsPerStep))
+          generated += more.count
+          groups += more
+          kept = try keptGroups(groups, algorithm: algorithm)
+          refill += 1
+        }
+        accounting.droppedByDynamicSampling += groups.count - min(kept.count, rl.promptsPerStep)
+        accounting.consumed += groups.count
+        groups = Array(kept.prefix(rl.promptsPerStep))
+      } else {
+        accounting.consumed += groups.count
+      }
+      let wait = Date().timeIntervalSince(waitStart)
+      waitTotal += wait
+
+      let trainStart = Date()
+      let version = controller.version(step: step)
+      if oldVersion != version {
+        try server.load(version: version, into: old)
+        oldVersion = version
+      }
+      var metrics = try trainStep(step: step, groups: groups, model: model, old: old, reference: reference,
+                                  optimizer: optimizer, algorithm: algorithm)
+      if (step + 1) % rl.pushEvery == 0 { try server.publish(version: step + 1, from: model) }
+      let trainSeconds = Date().timeIntervalSince(trainStart)
+      trainTotal += trainSeconds
+      samples += groups.reduce(0) { $0 + $1.completions.count }
+      metrics.version = version
+      metrics.versionLag = step - version
+      metrics.generatedGroups = generated
+      metrics.waitSeconds = wait
+      metrics.trainSeconds = trainSeconds
+      var line = try JSONEncoder().encode(metrics)
+      line.append(0x0A)
+      metricsFile.write(line)
+      bar.update(step + 1, String(format: "reward %.3f pass@1 %.3f %.0f tok/s lag %d", metrics.rewardMean, metrics.trainPassAt1,
+                                  metrics.tokensPerSecond, metrics.versionLag))
+      lastStep = step + 1
+      let stopping = options.stopAfter == step + 1
+      if stopping || (rl.checkpointEvery > 0 && (step + 1) % rl.checkpointEvery == 0) || step + 1 == rl.steps {
+        var saved = accounting
+        if stopping { saved.abandonedAtStop = accounting.issued - accounting.consumed }
+        try saveCheckpoint(step: step + 1, model: model, optimizer: optimizer, server: server, controller: controller, accounting: saved)
+      }
+      if stopping {
+        accounting.abandonedAtStop = accounting.issued - accounting.consumed
+        break
+      }
+    }
+    let rlSeconds = Date().timeIntervalSince(rlStart)
+    let after = lastStep == rl.steps ? try evaluator.evaluate(model).passAtK : [:]
+    if !after.isEmpty { log("eval after: " + format(after)) }
+    let workerBusy = workers.reduce(0) { $0 + $1.busySeconds }
+    let summary = RunSummary(
+      backend: backendLibrary.manifest.name, algorithm: algorithm.name, store: storeLibrary.manifest.name, steps: lastStep,
+      workers: rl.workers, maxStaleness: rl.maxStaleness, groupSize: rl.groupSize, seed: rl.seed,
+      wallSeconds: Date().timeIntervalSince(wallStart), warmStartSeconds: warmStartSeconds, rlSeconds: rlSeconds,
+      weightsSHA256: try weightsDigest(model), eval: .init(before: before, after: after),
+      throughput: .init(samplesPerSecond: Double(samples) / max(rlSeconds, 1e-9), trainerWaitSeconds: waitTotal,
+                        trainerComputeSeconds: trainTotal, workerBusySeconds: workerBusy,
+                        overlap: workerBusy > 0 ? max(0, 1 - waitTotal / workerBusy) : 0),
+      accounting: accounting, preemptionsSurvived: workers.reduce(0) { $0 + $1.preemptions }, rewardWarnings: 0,
+      resumedFromStep: options.resume ? startStep : nil)
+    try encoder.encode(summary).write(to: options.runDir.appendingPathComponent("summary.json"), options: .atomic)
+    return summary
+  }
+
+  /// --init's checkpoint, or a fresh model warmed up with SFT.
+  func startingModel(backend: Backend) throws -> DecoderModel {
+    if let initCheckpoint = options.initCheckpoint {
+      return try Checkpoint.loadModel(URL(fileURLWithPath: initCheckpoint), backend: backend).model
+    }
+    let model = try DecoderModel(config: config.model, backend: backend)
+    try model.initialize(seed: config.rl.seed)
+    guard config.rl.warmStartSteps > 0 else { return model }
+    var sftConfig = config
+    sftConfig.sft.steps = config.rl.warmStartSteps
+    let sft = try SFTTrainer(config: sftConfig, model: model)
+    let bar = ProgressBar(total: sftConfig.sft.steps, label: "warm start (sft)")
+    while sft.step < sftConfig.sft.steps {
+      let r = try sft.trainStep()
+      if !options.quiet { bar.update(r.step, String(format: "loss %.4f", r.loss)) }
+    }
+    try sft.save(to: options.runDir.appendingPathComponent("sft"))
+    return model
+  }
+
+  func keptGroups(_ groups: [GroupRollout], algorithm: Algorithm) throws -> [GroupRollout] {
+    let batch = StepBatch(groups: groups, padToken: 0)
+    let probe = RolloutBatch(numSequences: batch.numSequences, numTokens: batch.responseLength, groupIDs: batch.groupIDs,
+                             rewards: batch.rewards, mask: batch.mask, behaviorLogprobs: batch.samplerLogprobs,
+                             logprobs: batch.samplerLogprobs, maxResponseTokens: config.rl.sampler.maxNewTokens)
+    guard let keep = try algorithm.selectSequences(probe) else { return groups }
+    var row = 0
+    return groups.filter { g in
+      defer { row += g.completions.count }
+      return (row..<(row + g.completions.count)).contains { keep[$0] }
+    }
+  }
+
+  func trainStep(step: Int, groups: [GroupRollout], model: DecoderModel, old: DecoderModel, reference: DecoderModel,
+                 optimizer: AdamW, algorithm: Algorithm) throws -> StepMetrics {
+    let batch = StepBatch(groups: groups, padToken: 0)
+    let pass = try model.forward(batch.tokens)
+    let current = batch.responses(try model.logprobs(pass))
+    let behavior = batch.responses(try old.logprobs(try old.forward(batch.tokens, saveForBackward: false)))
+    let ref = algorithm.info.needsReferenceLogprobs
+      ? batch.responses(try reference.logprobs(try reference.forward(batch.tokens, saveForBackward: false))) : nil
+    let mask = batch.mask
+    var rollouts = RolloutBatch(numSequences: batch.numSequences, numTokens: batch.responseLength, groupIDs: batch.groupIDs,
+                                rewards: batch.rewards, mask: mask, behaviorLogprobs: behavior, logprobs: current,
+                                refLogprobs: ref, maxResponseTokens: config.rl.sampler.maxNewTokens)
+    rollouts.advantages = try algorithm.computeAdvantages(rollouts)
+    let result = try algorithm.computeLoss(rollouts)
+    try model.params.zeroGrads()
+    try model.backward(pass, dlogprobs: batch.scatter(result.dlossDlogprobs))
+    let report = try optimizer.apply(lr: config.rl.learningRate, decays: model.decays)
+    var ratio = 0.0, mismatch = 0.0
+    for i in mask.indices where mask[i] != 0 {
+      ratio = max(ratio, Double(abs(current[i] - behavior[i])))
+      mismatch = max(mismatch, Double(abs(batch.samplerLogprobs[i] - behavior[i])))
+    }
+    let rewards = batch.rewards.map(Double.init)
+    return StepMetrics(step: step, version: 0, versionLag: 0, rewardMean: rewards.reduce(0, +) / Double(max(rewards.count, 1)),
+                       trainPassAt1: Double(rewards.filter { $0 >= 1 }.count) / Double(max(rewards.count, 1)),
+                       loss: result.loss, gradNorm: report.gradNorm, maxRatioDeviation: ratio, samplerMismatch: mismatch,
+                       keptGroups: groups.count, generatedGroups: groups.count, waitSeconds: 0, trainSeconds: 0,
+                       tokensPerSecond: 0, algorithm: result.metrics)
+  }
+
+  func saveCheckpoint(step: Int, model: DecoderModel, optimizer: AdamW, server: ParameterServer, controller: Controller,
+                      accounting: Accounting) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    // Versions later steps still need (maxStaleness > 0), beside the current weights.
+    let needed = Set((step..<min(step + config.rl.maxStaleness + 1, config.rl.steps)).map { controller.version(step: $0) }).filter { $0 < step }
+    try? FileManager.default.removeItem(at: checkpointDir)
+    try Checkpoint.save(model: model, optimizer: optimizer, state: TrainingState(step: step, seed: config.rl.seed),
+                        extraJSON: ["accounting": try encoder.encode(accounting)], to: checkpointDir)
+    for v in needed.sorted() {
+      try HostTensorFile.write(try server.fetch(version: v), to: checkpointDir.appendingPathComponent(String(format: "version-%08d.safetensors", v)))
+    }
+  }
+
+  func weightsDigest(_ model: DecoderModel) throws -> String {
+    let values = try model.backend.download(model.params.flat(model.params.values))
+    let digest = values.withUnsafeBytes { SHA256.hash(data: $0) }
+    return digest.map { String(format: "%02x", $0) }.joined()
+  }
+
+  func format(_ pass: [String: Double]) -> String {
+    pass.sorted { $0.key < $1.key }.map { String(format: "%@ %.3f", $0.key, $0.value) }.joined(separator: "  ")
+  }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import RlaxTraining
+
+/// One line of RUN_DIR/metrics.jsonl.
+public struct StepMetrics: Codable, Sendable {
+  public var step: Int
+  public var version: Int
+  public var versionLag: Int
+  public var rewardMean: Double
+  /// Fraction of this step's samples that were correct (training pass@1 estimate).
+  public var trainPassAt1: Double
+  public var loss: Double
+  public var gradNorm: Double
+  /// max |logprob(current) - logprob(behaviour, recomputed by the trainer)| over response
+  /// tokens: exactly 0 on-policy (k = 0) before the update.
+  public var maxRatioDeviation: Double
+  /// max |sampler log-prob - trainer recomputation| (inference/training numerical mismatch).
+  public var samplerMismatch: Double
+  public var keptGroups: Int
+  public var generatedGroups: Int
+  public var waitSeconds: Double
+  public var trainSeconds: Double
+  public var tokensPerSecond: Double
+  public var algorithm: [String: Double]
+}
+
+/// The controller's accounting: every (step, prompt) group generated and consumed.
+public struct Accounting: Codable, Sendable, Equatable {
+  public var issued = 0
+  public var consumed = 0
+  public var droppedByDynamicSampling = 0
+  /// Groups issued before a stop and never consumed (regenerated after resume).
+  public var abandonedAtStop = 0
+}
+
+/// RUN_DIR/summary.json.
+public struct RunSummary: Codable, Sendable {
+  public var backend: String
+  public var algorithm: String
+  public var store: String
+  public var steps: Int
+  public var workers: Int
+  public var maxStaleness: Int
+  public var groupSize: Int
+  public var seed: UInt64
+  public var wallSeconds: Double
+  public var warmStartSeconds: Double
+  public var rlSeconds: Double
+  public var weightsSHA256: String
+  public var eval: EvalPair
+  public var throughput: Throughput
+  public var accounting: Accounting
+  public var preemptionsSurvived: Int
+  public var rewardWarnings: Int
+  public var resumedFromStep: Int?
+
+  public struct EvalPair: Codable, Sendable {
+    public var before: [String: Double]
+    public var after: [String: Double]
+  }
+
+  public struct Throughput: Codable, Sendable {
+    public var samplesPerSecond: Double
+    /// Seconds the trainer waited for rollouts, and spent training.
+    public var trainerWaitSeconds: Double
+    public var trainerComputeSeconds: Double
+    /// Seconds the workers spent generating and scoring.
+    public var workerBusySeconds: Double
+    /// Share of generation that ran while the trainer was busy: 1 - wait / generation.
+    public var overlap: Double
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case backend, algorithm, store, steps, workers, maxStaleness = "max_staleness", groupSize = "group_size", seed
+    case wallSeconds = "wall_seconds", warmStartSeconds = "warm_start_seconds", rlSeconds = "rl_seconds"
+    case weightsSHA256 = "weights_sha256", eval, throughput, accounting, preemptionsSurvived = "preemptions_survived"
+    case rewardWarnings = "reward_warnings", resumedFromStep = "resumed_from_step"
+  }
+}

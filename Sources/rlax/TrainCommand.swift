@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import RlaxPlugins
+import RlaxRuntime
+import RlaxTraining
+
+/// `rlax [train]`: the default run. With no input it warms up a model with SFT on the embedded
+/// arithmetic task, evaluates it, runs RL, evaluates again, and writes RUN_DIR/summary.json.
+struct TrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "train",
+    abstract: "RL post-training (the default command): warm start, evaluation, RL, evaluation, summary.")
+
+  @OptionGroup var options: RunOptions
+  @Option(help: "Algorithm plugin: name or path.") var algo: String?
+  @Option(name: .customLong("algo-opt"), help: "Algorithm hyperparameter name=value (repeatable).") var algoOptions: [String] = []
+  @Option(help: "Weight-store plugin for the parameter server: memory, file, or a path.") var store: String?
+  @Option(name: .customLong("store-opt"), help: "Weight-store option key=value (repeatable).") var storeOptions: [String] = []
+  @Option(help: "Run directory (metrics.jsonl, summary.json, checkpoints).") var runDir = "runs/default"
+  @Option(help: "RL steps.") var steps: Int?
+  @Option(help: "Run seed (controller, initialisation).") var seed: UInt64?
+  @Option(help: "Rollout worker threads.") var workers: Int?
+  @Option(help: "Staleness bound k: rollouts for step s come from version >= s - k (0 = on-policy).") var maxStaleness: Int?
+  @Option(help: "Samples per prompt (G).") var groupSize: Int?
+  @Option(help: "Publish weights every this many steps.") var pushEvery: Int?
+  @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int?
+  @Option(name: .customLong("init"), help: "Start from this checkpoint instead of an SFT warm start.") var initCheckpoint: String?
+  @Flag(help: "Resume RUN_DIR/checkpoint.") var resume = false
+  @Option(help: "Stop with a checkpoint after this many steps (to test --resume).") var stopAfter: Int?
+  @Flag(help: "No progress output.") var quiet = false
+
+  func run() throws {
+    var edits = options.edits
+    func set(_ path: String, _ value: CustomStringConvertible?) { if let value { edits.append("\(path)=\(value)") } }
+    set("rl.algorithm", algo)
+    set("rl.store", store)
+    set("rl.steps", steps)
+    set("rl.seed", seed)
+    set("rl.workers", workers)
+    set("rl.maxStaleness", maxStaleness)
+    set("rl.groupSize", groupSize)
+    set("rl.pushEvery", pushEvery)
+    set("rl.checkpointEvery", checkpointEvery)
+    func mapEdit(_ path: String, _ items: [String], flag: String) throws {
+      guard !items.isEmpty else { return }
+      let pairs = try PluginOptions.parse(items, flag: flag).pairs
+      let object = Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+      let json = String(decoding: try JSONEncoder().encode(object), as: UTF8.self)
+      edits.append("\(path)=\(json)")
+    }
+    try mapEdit("rl.algorithmOptions", algoOptions, flag: "--algo-opt")
+    try mapEdit("rl.storeOptions", storeOptions, flag: "--store-opt")
+    let config = try RunConfigLoader.load(file: options.config, edits: edits, replacements: options.replacements)
+    var runOptions = RLRun.Options(runDir: URL(fileURLWithPath: runDir))
+    runOptions.backend = options.backend
+    runOptions.backendOptions = try PluginOptions.parse(options.backendOptions, flag: "--backend-opt")
+    runOptions.initCheckpoint = initCheckpoint
+    runOptions.resume = resume
+    runOptions.stopAfter = stopAfter
+    runOptions.quiet = quiet
+    let summary = try RLRun(config: config, options: runOptions).run()
+    let before = summary.eval.before, after = summary.eval.after
+    func f(_ d: [String: Double], _ k: String) -> String { d[k].map { String(format: "%.3f", $0) } ?? "-" }
+    print("""
+      \(summary.algorithm) on \(summary.backend): \(summary.steps) steps in \(String(format: "%.0f", summary.wallSeconds)) s \
+      (warm start \(String(format: "%.0f", summary.warmStartSeconds)) s, RL \(String(format: "%.0f", summary.rlSeconds)) s)
+      held-out pass@1 \(f(before, "pass@1")) -> \(f(after, "pass@1")), pass@8 \(f(before, "pass@8")) -> \(f(after, "pass@8"))
+      weights sha256 \(summary.weightsSHA256)
+      wrote \(runDir)/summary.json, metrics.jsonl, checkpoint/
+      """)
+  }
+}
