@@ -74,5 +74,7 @@ public struct GroupRollout: Sendable {
   public var texts: [String]
   public var rewards: [Double]
   public var worker: Int
+  /// When the worker started and finished it (for the overlap measurement).
+  public var started: Date
   public var seconds: Double
 }

@@ -136,6 +136,7 @@ public final class RLRun {
     let rlStart = Date()
     var issuedThrough = startStep - 1
     var waitTotal = 0.0, trainTotal = 0.0, samples = 0
+    var trainIntervals: [(Date, Date)] = [], generation: [(Date, Double)] = []
     let bar = ProgressBar(total: rl.steps, label: "rl \(algorithm.name)")
     var lastStep = startStep
     var oldVersion: Int?
@@ -170,6 +171,7 @@ public final class RLRun {
       }
       let wait = Date().timeIntervalSince(waitStart)
       waitTotal += wait
+      generation += groups.map { ($0.started, $0.seconds) }
 
       let trainStart = Date()
       let version = controller.version(step: step)
@@ -182,12 +184,15 @@ public final class RLRun {
       if (step + 1) % rl.pushEvery == 0 { try server.publish(version: step + 1, from: model) }
       let trainSeconds = Date().timeIntervalSince(trainStart)
       trainTotal += trainSeconds
+      trainIntervals.append((trainStart, Date()))
       samples += groups.reduce(0) { $0 + $1.completions.count }
       metrics.version = version
       metrics.versionLag = step - version
       metrics.generatedGroups = generated
       metrics.waitSeconds = wait
       metrics.trainSeconds = trainSeconds
+      let stepTokens = groups.reduce(0) { $0 + $1.completions.reduce(0) { $0 + $1.count } + $1.completions.count * $1.item.promptTokens.count }
+      metrics.tokensPerSecond = Double(stepTokens) / max(wait + trainSeconds, 1e-9)
       var line = try JSONEncoder().encode(metrics)
       line.append(0x0A)
       metricsFile.write(line)
@@ -209,6 +214,15 @@ public final class RLRun {
     let after = lastStep == rl.steps ? try evaluator.evaluate(model).passAtK : [:]
     if !after.isEmpty { log("eval after: " + format(after)) }
     let workerBusy = workers.reduce(0) { $0 + $1.busySeconds }
+    // Generation time that ran while the trainer was training (hidden behind it).
+    var hidden = 0.0
+    for (start, seconds) in generation {
+      let end = start.addingTimeInterval(seconds)
+      for (a, b) in trainIntervals where a < end && b > start {
+        hidden += min(b, end).timeIntervalSince(max(a, start))
+      }
+    }
+    let generated = generation.reduce(0) { $0 + $1.1 }
     let summary = RunSummary(
       backend: backendLibrary.manifest.name, algorithm: algorithm.name, store: storeLibrary.manifest.name, steps: lastStep,
       workers: rl.workers, maxStaleness: rl.maxStaleness, groupSize: rl.groupSize, seed: rl.seed,
@@ -216,7 +230,7 @@ public final class RLRun {
       weightsSHA256: try weightsDigest(model), eval: .init(before: before, after: after),
       throughput: .init(samplesPerSecond: Double(samples) / max(rlSeconds, 1e-9), trainerWaitSeconds: waitTotal,
                         trainerComputeSeconds: trainTotal, workerBusySeconds: workerBusy,
-                        overlap: workerBusy > 0 ? max(0, 1 - waitTotal / workerBusy) : 0),
+                        overlap: generated > 0 ? hidden / generated : 0),
       accounting: accounting, preemptionsSurvived: workers.reduce(0) { $0 + $1.preemptions }, rewardWarnings: 0,
       resumedFromStep: options.resume ? startStep : nil)
     try encoder.encode(summary).write(to: options.runDir.appendingPathComponent("summary.json"), options: .atomic)

@@ -72,7 +72,7 @@ final class RolloutWorker: @unchecked Sendable {
         let seconds = Date().timeIntervalSince(start)
         busySeconds += seconds
         return GroupRollout(item: item, version: item.version, completions: completions.map(\.tokens),
-                            samplerLogprobs: completions.map(\.logprobs), texts: texts, rewards: rewards, worker: id, seconds: seconds)
+                            samplerLogprobs: completions.map(\.logprobs), texts: texts, rewards: rewards, worker: id, started: start, seconds: seconds)
       } catch let e as PluginError where e.code == .preempted {
         // The device was taken away mid-item: its buffers may hold anything. Reload and redo.
         preemptions += 1

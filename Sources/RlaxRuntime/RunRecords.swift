@@ -66,7 +66,7 @@ public struct RunSummary: Codable, Sendable {
     public var trainerComputeSeconds: Double
     /// Seconds the workers spent generating and scoring.
     public var workerBusySeconds: Double
-    /// Share of generation that ran while the trainer was busy: 1 - wait / generation.
+    /// Share of generation time that ran while the trainer was training (hidden behind it).
     public var overlap: Double
   }
 

@@ -25,7 +25,14 @@ final class BundledPluginConformanceTests: XCTestCase {
     XCTAssertTrue(report.results.contains { $0.name.hasPrefix("absent device") && $0.status == .passed })
   }
 
-  func testGRPOPasses() throws { _ = try verify("grpo") }
+  func testEveryAlgorithmPasses() throws {
+    for name in ["grpo", "dr-grpo", "dapo", "gspo", "cispo", "rloo", "reinforce-pp", "ppo", "mdloo"] { _ = try verify(name) }
+  }
+
+  func testTPUSimPassesWithBF16Matmuls() throws {
+    let report = try verify("tpu-sim")
+    XCTAssertTrue(report.results.contains { $0.name.hasPrefix("matmul") && $0.status == .passed })
+  }
   func testMemoryStorePasses() throws {
     let report = try verify("memory")
     XCTAssertTrue(report.results.contains { $0.name.contains("CORRUPT") && $0.status == .passed })

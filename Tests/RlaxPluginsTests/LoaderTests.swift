@@ -7,8 +7,9 @@ import XCTest
 final class LoaderTests: XCTestCase {
   func testBundledPluginsAreFoundByNameWithTheirKinds() throws {
     let locator = PluginLocator(searchDirectories: [TestSupport.pluginDirectory])
-    let expected: [String: PluginKind] = ["cpu-blas": .backend, "gpu-stub": .backend, "grpo": .algorithm,
+    var expected: [String: PluginKind] = ["cpu-blas": .backend, "gpu-stub": .backend, "tpu-sim": .backend,
                                           "memory": .weightStore, "file": .weightStore]
+    for algorithm in ["grpo", "dr-grpo", "dapo", "gspo", "cispo", "rloo", "reinforce-pp", "ppo", "mdloo"] { expected[algorithm] = .algorithm }
     for (name, kind) in expected {
       let library = try locator.open(name)
       XCTAssertEqual(library.manifest.name, name)
