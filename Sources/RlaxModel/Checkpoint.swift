@@ -61,12 +61,18 @@ public enum Checkpoint {
             try decodeJSON(TrainingState.self, dir.appendingPathComponent(stateFile)))
   }
 
-  /// Builds the model on `backend` with the checkpoint's weights.
-  public static func loadModel(_ dir: URL, backend: Backend) throws -> (model: DecoderModel, state: TrainingState) {
-    let (config, state) = try describe(dir)
+  /// Builds the model on `backend` with the checkpoint's weights. With `addValueHead`, a
+  /// checkpoint without a value head gets a fresh one (initialised from `seed`).
+  public static func loadModel(_ dir: URL, backend: Backend, addValueHead: Bool = false,
+                               seed: UInt64 = 0) throws -> (model: DecoderModel, state: TrainingState) {
+    var (config, state) = try describe(dir)
+    let adding = addValueHead && !config.valueHead
+    config.valueHead = config.valueHead || addValueHead
     let model = try DecoderModel(config: config, backend: backend)
+    if adding { try model.initialize(seed: seed) }
     let file = dir.appendingPathComponent(modelFile)
-    try restore(model.params, from: try tensorsByName(file), prefix: "", file: file.path)
+    try restore(model.params, from: try tensorsByName(file), prefix: "", file: file.path,
+                skip: adding ? [DecoderModel.valueHeadName] : [])
     return (model, state)
   }
 
@@ -96,8 +102,9 @@ public enum Checkpoint {
     return Dictionary(try SafeTensors.read(file).tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
   }
 
-  static func restore(_ params: ParameterStore, from byName: [String: SafeTensor], prefix: String, file: String) throws {
-    for e in params.entries {
+  static func restore(_ params: ParameterStore, from byName: [String: SafeTensor], prefix: String, file: String,
+                      skip: Set<String> = []) throws {
+    for e in params.entries where !skip.contains(e.name) {
       try params.write(e.name, try expect(byName[prefix + e.name], name: prefix + e.name, shape: e.shape, file: file))
     }
   }

@@ -16,6 +16,8 @@ public struct DecoderConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var finalNorm = RMSNormConfig()
   public var positionEncoding = PositionEncodingConfig.rope(RoPEConfig())
   public var tiedEmbeddings = true
+  /// A scalar value head on the final hidden state (value_head.weight [D, 1]), for PPO.
+  public var valueHead = false
   /// Standard deviation of the normal initialisation of matrices; the output projections of
   /// each block get initStd / sqrt(2 * numLayers) (GPT-2's residual scaling).
   public var initStd: Float = 0.02
@@ -67,15 +69,17 @@ public final class ForwardPass {
   /// [N] log-prob of each target; [N, V] logits; [N] log-sum-exp of each row.
   public let logprobs: Tensor
   public let logits: Tensor
+  /// [N] value estimates, when the model has a value head.
+  public let values: Tensor?
   let lse: Tensor
   let ids: Tensor, targets: Tensor
   let mask: AttentionMask
   let saved: [DecoderLayer.Saved]
   let finalInput: Tensor, finalOut: Tensor, finalRstd: Tensor
 
-  init(batch: TokenBatch, logprobs: Tensor, logits: Tensor, lse: Tensor, ids: Tensor, targets: Tensor, mask: AttentionMask,
-       saved: [DecoderLayer.Saved], finalInput: Tensor, finalOut: Tensor, finalRstd: Tensor) {
-    self.batch = batch; self.logprobs = logprobs; self.logits = logits; self.lse = lse; self.ids = ids
+  init(batch: TokenBatch, logprobs: Tensor, logits: Tensor, values: Tensor?, lse: Tensor, ids: Tensor, targets: Tensor,
+       mask: AttentionMask, saved: [DecoderLayer.Saved], finalInput: Tensor, finalOut: Tensor, finalRstd: Tensor) {
+    self.batch = batch; self.logprobs = logprobs; self.logits = logits; self.values = values; self.lse = lse; self.ids = ids
     self.targets = targets; self.mask = mask; self.saved = saved
     self.finalInput = finalInput; self.finalOut = finalOut; self.finalRstd = finalRstd
   }
@@ -93,6 +97,7 @@ public final class DecoderModel {
 
   static let embedding = "embed.weight"
   static let lmHead = "lm_head.weight"
+  public static let valueHeadName = "value_head.weight"
 
   public init(config: DecoderConfig, backend: Backend) throws {
     try config.validate(path: "model")
@@ -110,6 +115,7 @@ public final class DecoderModel {
     for layer in layers { layer.declare(in: params) }
     finalNorm.declare(in: params)
     if !config.tiedEmbeddings { params.declare(Self.lmHead, [config.vocabSize, config.modelDim]) }
+    if config.valueHead { params.declare(Self.valueHeadName, [config.modelDim, 1]) }
     try params.allocate()
   }
 
@@ -195,13 +201,18 @@ public final class DecoderModel {
     let logits = try head(f.out)
     let logprobs = try b.tensor(.f32, [n]), lse = try b.tensor(.f32, [n])
     try b.logSoftmaxGatherForward(logits: logits, targets: targets, logprobs: logprobs, lse: lse)
-    return ForwardPass(batch: batch, logprobs: logprobs, logits: logits, lse: lse, ids: ids, targets: targets, mask: mask,
+    var values: Tensor?
+    if config.valueHead {
+      values = try b.tensor(.f32, [n, 1])
+      try b.matmul(f.out, params.value(Self.valueHeadName), into: values!)
+    }
+    return ForwardPass(batch: batch, logprobs: logprobs, logits: logits, values: values, lse: lse, ids: ids, targets: targets, mask: mask,
                        saved: saved, finalInput: x, finalOut: f.out, finalRstd: f.rstd)
   }
 
   /// Accumulates into `params.grads` the gradient of a loss whose derivative with respect to
   /// each target log-prob is `dlogprobs` [N].
-  public func backward(_ pass: ForwardPass, dlogprobs: [Float]) throws {
+  public func backward(_ pass: ForwardPass, dlogprobs: [Float], dvalues: [Float]? = nil) throws {
     let b = backend, n = pass.batch.batch * pass.batch.length, d = config.modelDim
     precondition(pass.saved.count == layers.count, "backward needs a forward pass with saveForBackward")
     precondition(dlogprobs.count == n, "dlogprobs has \(dlogprobs.count) values, expected \(n)")
@@ -212,6 +223,11 @@ public final class DecoderModel {
     let dxf = try b.tensor(.f32, [n, d])
     try b.matmul(dlogits, params.value(outputEmbedding), into: dxf)
     try b.matmul(dlogits, pass.finalOut, into: params.grad(outputEmbedding), transposeA: true, beta: 1)
+    if let dvalues, config.valueHead {
+      // values = xf @ w: dxf += dvalues w^T, dw += xf^T dvalues
+      let dv = try b.upload(dvalues, shape: [n, 1])
+      try Linear.backward(b, x: pass.finalOut, w: params.value(Self.valueHeadName), dy: dv, dx: dxf, dw: params.grad(Self.valueHeadName))
+    }
     var dx = try zeros(b, [n, d])
     try finalNorm.backward(b, params, x: pass.finalInput, rstd: pass.finalRstd, dout: dxf, dx: dx)
     for (layer, saved) in zip(layers, pass.saved).reversed() {
@@ -220,6 +236,9 @@ public final class DecoderModel {
     try position.addToEmbeddingsBackward(b, params, dx: dx, positions: pass.mask.positions.reshaped([n]))
     try b.embeddingBackward(ids: pass.ids, dout: dx, dtable: params.grad(Self.embedding))
   }
+
+  /// Value estimates [N], on the host (empty without a value head).
+  public func values(_ pass: ForwardPass) throws -> [Float] { try pass.values.map { try backend.download($0) } ?? [] }
 
   /// Log-probs of the targets, on the host.
   public func logprobs(_ pass: ForwardPass) throws -> [Float] { try backend.download(pass.logprobs) }

@@ -143,7 +143,7 @@ struct Deadline {
   let end: UInt64?
 
   init(seconds: Double) {
-    if seconds.isFinite {
+    if seconds.isFinite && seconds < 1e9 {
       end = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, seconds) * 1e9)
     } else {
       end = nil

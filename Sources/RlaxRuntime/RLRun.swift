@@ -49,9 +49,6 @@ public final class RLRun {
     let makeBackend = { try Backend(library: backendLibrary, options: self.options.backendOptions) }
     let algorithm = try Algorithm(rl.algorithm, options: PluginOptions(rl.algorithmOptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }),
                                   locator: locator)
-    guard !algorithm.info.needsValueHead else {
-      throw PluginError.invalidCall(plugin: algorithm.name, operation: "rl", reason: "needs a value head, which this model does not have yet")
-    }
     guard rl.groupSize >= algorithm.info.minGroupSize else {
       throw PluginError.invalidCall(plugin: algorithm.name, operation: "rl",
                                     reason: "needs at least \(algorithm.info.minGroupSize) samples per prompt, rl.groupSize is \(rl.groupSize)")
@@ -75,7 +72,7 @@ public final class RLRun {
       log("resuming at step \(startStep) from \(checkpointDir.path)")
     } else {
       let start = Date()
-      model = try startingModel(backend: trainerBackend)
+      model = try startingModel(backend: trainerBackend, needsValueHead: algorithm.info.needsValueHead)
       warmStartSeconds = Date().timeIntervalSince(start)
       try Checkpoint.save(model: model, optimizer: nil, state: TrainingState(step: 0, seed: rl.seed), to: referenceDir)
       optimizer = try AdamW(config: config.optimizer, params: model.params)
@@ -179,8 +176,9 @@ public final class RLRun {
         try server.load(version: version, into: old)
         oldVersion = version
       }
-      var metrics = try trainStep(step: step, groups: groups, model: model, old: old, reference: reference,
-                                  optimizer: optimizer, algorithm: algorithm)
+      // Dynamic sampling can leave no group with signal: the step then changes nothing.
+      var metrics = groups.isEmpty ? StepMetrics.empty(step: step)
+        : try trainStep(step: step, groups: groups, model: model, old: old, reference: reference, optimizer: optimizer, algorithm: algorithm)
       if (step + 1) % rl.pushEvery == 0 { try server.publish(version: step + 1, from: model) }
       let trainSeconds = Date().timeIntervalSince(trainStart)
       trainTotal += trainSeconds
@@ -238,11 +236,14 @@ public final class RLRun {
   }
 
   /// --init's checkpoint, or a fresh model warmed up with SFT.
-  func startingModel(backend: Backend) throws -> DecoderModel {
+  func startingModel(backend: Backend, needsValueHead: Bool) throws -> DecoderModel {
     if let initCheckpoint = options.initCheckpoint {
-      return try Checkpoint.loadModel(URL(fileURLWithPath: initCheckpoint), backend: backend).model
+      return try Checkpoint.loadModel(URL(fileURLWithPath: initCheckpoint), backend: backend,
+                                      addValueHead: needsValueHead, seed: config.rl.seed).model
     }
-    let model = try DecoderModel(config: config.model, backend: backend)
+    var modelConfig = config.model
+    modelConfig.valueHead = modelConfig.valueHead || needsValueHead
+    let model = try DecoderModel(config: modelConfig, backend: backend)
     try model.initialize(seed: config.rl.seed)
     guard config.rl.warmStartSteps > 0 else { return model }
     var sftConfig = config
@@ -275,18 +276,24 @@ public final class RLRun {
     let batch = StepBatch(groups: groups, padToken: 0)
     let pass = try model.forward(batch.tokens)
     let current = batch.responses(try model.logprobs(pass))
-    let behavior = batch.responses(try old.logprobs(try old.forward(batch.tokens, saveForBackward: false)))
+    let oldPass = try old.forward(batch.tokens, saveForBackward: false)
+    let behavior = batch.responses(try old.logprobs(oldPass))
+    let valueHead = algorithm.info.needsValueHead
+    let values = valueHead ? batch.responses(try model.values(pass)) : nil
+    let oldValues = valueHead ? batch.responses(try old.values(oldPass)) : nil
     let ref = algorithm.info.needsReferenceLogprobs
       ? batch.responses(try reference.logprobs(try reference.forward(batch.tokens, saveForBackward: false))) : nil
     let mask = batch.mask
     var rollouts = RolloutBatch(numSequences: batch.numSequences, numTokens: batch.responseLength, groupIDs: batch.groupIDs,
                                 rewards: batch.rewards, mask: mask, behaviorLogprobs: behavior, logprobs: current,
-                                refLogprobs: ref, maxResponseTokens: config.rl.sampler.maxNewTokens)
+                                refLogprobs: ref, values: values, oldValues: oldValues,
+                                maxResponseTokens: config.rl.sampler.maxNewTokens)
     rollouts.advantages = try algorithm.computeAdvantages(rollouts)
     let result = try algorithm.computeLoss(rollouts)
     try model.params.zeroGrads()
-    try model.backward(pass, dlogprobs: batch.scatter(result.dlossDlogprobs))
-    let report = try optimizer.apply(lr: config.rl.learningRate, decays: model.decays)
+    try model.backward(pass, dlogprobs: batch.scatter(result.dlossDlogprobs), dvalues: result.dlossDvalues.map(batch.scatter))
+    let lr = config.schedule.learningRate(step: step, totalSteps: config.rl.steps, peak: config.rl.learningRate)
+    let report = try optimizer.apply(lr: lr, decays: model.decays)
     var ratio = 0.0, mismatch = 0.0
     for i in mask.indices where mask[i] != 0 {
       ratio = max(ratio, Double(abs(current[i] - behavior[i])))

@@ -24,6 +24,13 @@ public struct StepMetrics: Codable, Sendable {
   public var algorithm: [String: Double]
 }
 
+extension StepMetrics {
+  static func empty(step: Int) -> StepMetrics {
+    StepMetrics(step: step, version: 0, versionLag: 0, rewardMean: 0, trainPassAt1: 0, loss: 0, gradNorm: 0, maxRatioDeviation: 0,
+                samplerMismatch: 0, keptGroups: 0, generatedGroups: 0, waitSeconds: 0, trainSeconds: 0, tokensPerSecond: 0, algorithm: [:])
+  }
+}
+
 /// The controller's accounting: every (step, prompt) group generated and consumed.
 public struct Accounting: Codable, Sendable, Equatable {
   public var issued = 0
