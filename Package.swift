@@ -29,7 +29,7 @@ let package = Package(
     .target(name: "RlaxRewards", dependencies: ["RlaxTasks", "CFFI"]),
     .executableTarget(name: "rlax-reward-host", dependencies: ["RlaxRewards"]),
     .target(name: "RlaxModel", dependencies: ["RlaxPlugins", "RlaxConfig", "RlaxSafeTensors"]),
-    .target(name: "RlaxTraining", dependencies: ["RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxPlugins"]),
+    .target(name: "RlaxTraining", dependencies: ["RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxPlugins", "RlaxRewards"]),
     .target(name: "RlaxRuntime", dependencies: [
       "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", .product(name: "Crypto", package: "swift-crypto"),
     ]),

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import RlaxModel
 import RlaxPlugins
+import RlaxRewards
 import RlaxTasks
 import RlaxTraining
 
@@ -113,7 +114,10 @@ public final class RLRun {
 
     // Rollout workers.
     let queue = WorkQueue<WorkItem>(), board = RolloutBoard()
-    let score: RewardScorer = { problem, text in task.reward(problem: problem, completion: text) }
+    let rewardStats = RewardStats()
+    let rewards = try RewardGuard(config: rl.reward, task: task, stats: rewardStats)
+    defer { rewards.close() }
+    let score: RewardScorer = { problem, text in rewards.score(problem: problem, completion: text) }
     let workers = try (0..<rl.workers).map {
       try RolloutWorker(id: $0, backend: try makeBackend(), modelConfig: model.config, sampler: rl.sampler, server: server,
                         queue: queue, board: board, score: score)
@@ -229,7 +233,7 @@ public final class RLRun {
       throughput: .init(samplesPerSecond: Double(samples) / max(rlSeconds, 1e-9), trainerWaitSeconds: waitTotal,
                         trainerComputeSeconds: trainTotal, workerBusySeconds: workerBusy,
                         overlap: generated > 0 ? hidden / generated : 0),
-      accounting: accounting, preemptionsSurvived: workers.reduce(0) { $0 + $1.preemptions }, rewardWarnings: 0,
+      accounting: accounting, preemptionsSurvived: workers.reduce(0) { $0 + $1.preemptions }, rewardWarnings: rewardStats.warnings,
       resumedFromStep: options.resume ? startStep : nil)
     try encoder.encode(summary).write(to: options.runDir.appendingPathComponent("summary.json"), options: .atomic)
     return summary

@@ -1,5 +1,6 @@
 import RlaxConfig
 import RlaxModel
+import RlaxRewards
 import RlaxTasks
 
 /// Which task a run trains and evaluates on: a registry name and its options
@@ -90,8 +91,10 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
     s.maxNewTokens = 8
     return s
   }()
-  /// Seconds a reward function may take before the sample scores 0.
-  public var rewardTimeoutSeconds: Double = 5
+  /// How samples are scored: the task's verifier, or a foreign C function
+  /// (`--set 'rl.reward={"timeoutSeconds":5,"foreign":{"library":..,"symbol":..,"signature":..}}'`),
+  /// each with a timeout after which the sample scores 0 and a warning is counted.
+  public var reward = RewardConfig()
   public init() {}
 
   public func validate(path: String) throws {
@@ -105,7 +108,7 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
                 "must keep at least maxStaleness / pushEvery + 2 = \(maxStaleness / pushEvery + 2) versions, got \(keepVersions)")
     try require(learningRate > 0, "\(path).learningRate", "must be > 0, got \(learningRate)")
     try require(warmStartSteps >= 0, "\(path).warmStartSteps", "must be >= 0, got \(warmStartSteps)")
-    try require(rewardTimeoutSeconds > 0, "\(path).rewardTimeoutSeconds", "must be > 0, got \(rewardTimeoutSeconds)")
+    do { try reward.validate() } catch { throw ConfigError.invalid(path: "\(path).reward", reason: "\(error)") }
     try sampler.validate(path: "\(path).sampler")
   }
 }

@@ -9,8 +9,8 @@ struct Failure: Error, CustomStringConvertible {
 
 /// In-process guarding of Swift verifiers.
 final class InProcessGuardTests: XCTestCase {
-  func testTaskRewardScoresThroughTheGuard() {
-    let guarded = RewardGuard(TaskReward(ArithmeticTask()), timeoutSeconds: 2)
+  func testTaskRewardScoresThroughTheGuard() throws {
+    let guarded = RewardGuard(TaskReward(try ArithmeticTask()), timeoutSeconds: 2)
     XCTAssertEqual(guarded.mode, .inProcess)
     XCTAssertEqual(guarded.score(problem: Problem(prompt: "1+2=", answer: "3"), completion: "3"), 1)
     XCTAssertEqual(guarded.score(problem: Problem(prompt: "1+2=", answer: "3"), completion: "4"), 0)
@@ -40,9 +40,9 @@ final class InProcessGuardTests: XCTestCase {
     let stuck = ClosureReward(name: "stuck") { _, _ in Thread.sleep(forTimeInterval: 1.0); return 1 }
     let guarded = RewardGuard(stuck, timeoutSeconds: 0.05, maxHungThreads: 1)
     XCTAssertEqual(guarded.score(problem: Problem(prompt: "p", answer: ""), completion: "x"), 0)
-    let start = Date()
+    XCTAssertEqual(guarded.hungThreads, 1)
     XCTAssertEqual(guarded.score(problem: Problem(prompt: "p", answer: ""), completion: "x"), 0)
-    XCTAssertLessThan(Date().timeIntervalSince(start), 0.04)
+    XCTAssertEqual(guarded.hungThreads, 1, "no second thread was started")
     XCTAssertEqual(guarded.stats.timeouts, 2)
   }
 
@@ -69,8 +69,8 @@ final class InProcessGuardTests: XCTestCase {
     XCTAssertEqual(guarded.stats.nonFinite, 2)
   }
 
-  func testConcurrentCallers() {
-    let guarded = RewardGuard(TaskReward(ArithmeticTask()), timeoutSeconds: 5)
+  func testConcurrentCallers() throws {
+    let guarded = RewardGuard(TaskReward(try ArithmeticTask()), timeoutSeconds: 5)
     let wrong = Box(0)
     onThreads(4) { t in
       for i in 0..<50 {
@@ -87,11 +87,11 @@ final class InProcessGuardTests: XCTestCase {
   }
 
   func testConfigPicksTheMode() throws {
-    let inProcess = try RewardGuard(config: RewardConfig(timeoutSeconds: 1), task: ArithmeticTask())
+    let inProcess = try RewardGuard(config: RewardConfig(timeoutSeconds: 1), task: try ArithmeticTask())
     XCTAssertEqual(inProcess.mode, .inProcess)
     XCTAssertEqual(inProcess.timeoutSeconds, 1)
     let foreign = try RewardGuard(config: RewardConfig(timeoutSeconds: 2, foreign: Fixture.foreign("answer_match", "(cstring completion, cstring answer) -> double")),
-                                  task: ArithmeticTask())
+                                  task: try ArithmeticTask())
     XCTAssertEqual(foreign.mode, .outOfProcess)
     XCTAssertEqual(foreign.name, "answer_match@rewards.so")
     XCTAssertEqual(foreign.score(problem: Problem(prompt: "1+2=", answer: "3"), completion: "3"), 1)
@@ -110,43 +110,45 @@ final class OutOfProcessGuardTests: XCTestCase {
     XCTAssertEqual(guarded.score(problem: Problem(prompt: "2+3=", answer: "5"), completion: "5"), 1)
     XCTAssertEqual(guarded.score(problem: Problem(prompt: "2+3=", answer: "5"), completion: "6"), 0)
     let lengths = try makeGuard("length_reward", "(cstring completion) -> int32")
-    XCTAssertEqual(lengths.score(problem: Problem(prompt: "", answer: ""), completion: "line one\nline \"two\"\u{1F600}"), 22)
+    XCTAssertEqual(lengths.score(problem: Problem(prompt: "", answer: ""), completion: "line one\nline \"two\"\u{1F600}"), 23)
     let positions = try makeGuard("positions", "(cstring answer, cstring prompt, cstring completion) -> double")
     XCTAssertEqual(positions.score(problem: Problem(prompt: "1", answer: "3"), completion: "2"), 312)
     XCTAssertEqual(guarded.stats.warnings + lengths.stats.warnings + positions.stats.warnings, 0)
   }
 
   func testHangTimesOutAndTheHostIsRestarted() throws {
-    let config = try Fixture.foreign("hang", "(cstring prompt, cstring completion) -> double")
-    let client = try ForeignRewardClient(config: config)
-    let guarded = try RewardGuard(foreign: config, timeoutSeconds: 0.3, maxProcesses: 1)
-    _ = client
+    let hanging = try makeGuard("hang", "(cstring prompt, cstring completion) -> double", timeout: 0.3, maxProcesses: 1)
     let start = Date()
-    XCTAssertEqual(guarded.evaluate(problem: Problem(prompt: "1+1=", answer: "2"), completion: "2"), .timedOut)
+    XCTAssertEqual(hanging.evaluate(problem: Problem(prompt: "1+1=", answer: "2"), completion: "2"), .timedOut)
     XCTAssertLessThan(Date().timeIntervalSince(start), 1.5)
-    XCTAssertEqual(guarded.stats.timeouts, 1)
-    XCTAssertEqual(guarded.runningProcesses, 0, "the hung child was killed")
-    // The next call gets a fresh child (which hangs again: this function always does).
-    XCTAssertEqual(guarded.score(problem: Problem(prompt: "1+1=", answer: "2"), completion: "2"), 0)
-    XCTAssertEqual(guarded.stats.timeouts, 2)
-    XCTAssertEqual(guarded.stats.crashes, 0)
-    XCTAssertTrue(guarded.stats.recentWarnings[0].contains("timed out after 0.3 s"), "\(guarded.stats.recentWarnings)")
+    XCTAssertEqual(hanging.stats.timeouts, 1)
+    XCTAssertEqual(hanging.runningProcesses, 0, "the hung child was killed")
+    XCTAssertTrue(hanging.stats.recentWarnings[0].contains(#"reward "hang@rewards.so" timed out after 0.3 s on prompt "1+1=""#),
+                  "\(hanging.stats.recentWarnings)")
+
+    // The call after a timeout gets a fresh child and works.
+    let moody = try makeGuard("moody", "(cstring completion, cstring answer) -> double", timeout: 0.3, maxProcesses: 1)
+    XCTAssertEqual(moody.score(problem: Problem(prompt: "p", answer: "yes"), completion: "yes"), 1)
+    XCTAssertEqual(moody.score(problem: Problem(prompt: "p", answer: "yes"), completion: "hang"), 0)
+    XCTAssertEqual(moody.score(problem: Problem(prompt: "p", answer: "yes"), completion: "yes"), 1)
+    XCTAssertEqual(moody.score(problem: Problem(prompt: "p", answer: "yes"), completion: "no"), 0)
+    let stats = moody.stats.snapshot()
+    XCTAssertEqual(stats.timeouts, 1)
+    XCTAssertEqual(stats.crashes + stats.errors + stats.nonFinite, 0)
+    XCTAssertEqual(stats.scored, 4)
   }
 
   func testClientRestartsAfterTimeoutForTheNextRequest() throws {
-    // One client, two functions' worth of behaviour: `hang` needs a timeout, then a working
-    // request on the same client must succeed in a new child.
-    let client = try ForeignRewardClient(config: Fixture.foreign("sum_reward", "(cstring prompt, cstring completion) -> double"))
-    let firstPID = client.processIdentifier
-    XCTAssertNotNil(firstPID)
-    XCTAssertEqual(client.evaluate(prompt: "1+1=", completion: "2", answer: "", timeoutSeconds: 2), .value(1))
-    // A deadline too short for any answer: the child is killed.
-    XCTAssertEqual(client.evaluate(prompt: "1+1=", completion: "2", answer: "", timeoutSeconds: 0.000_001), .timedOut)
+    let client = try ForeignRewardClient(config: Fixture.foreign("moody", "(cstring completion, cstring answer) -> double"))
+    let firstPID = try XCTUnwrap(client.processIdentifier)
+    XCTAssertEqual(client.evaluate(prompt: "", completion: "a", answer: "a", timeoutSeconds: 2), .value(1))
+    XCTAssertEqual(client.evaluate(prompt: "", completion: "hang", answer: "a", timeoutSeconds: 0.2), .timedOut)
     XCTAssertNil(client.processIdentifier)
-    XCTAssertEqual(client.evaluate(prompt: "1+1=", completion: "2", answer: "", timeoutSeconds: 2), .value(1))
+    XCTAssertEqual(kill(firstPID, 0), -1, "the hung child is gone")
+    XCTAssertEqual(client.evaluate(prompt: "", completion: "a", answer: "a", timeoutSeconds: 2), .value(1))
     XCTAssertNotEqual(client.processIdentifier, firstPID)
     client.close()
-    XCTAssertEqual(client.evaluate(prompt: "1+1=", completion: "2", answer: "", timeoutSeconds: 2), .failed("the reward client is closed"))
+    XCTAssertEqual(client.evaluate(prompt: "", completion: "a", answer: "a", timeoutSeconds: 2), .failed("the reward client is closed"))
   }
 
   func testCrashScoresZeroAndTheNextCallWorks() throws {
@@ -159,10 +161,15 @@ final class OutOfProcessGuardTests: XCTestCase {
     XCTAssertTrue(how.contains("signal 11"), how)
     XCTAssertEqual(crashing.stats.crashes, 1)
     XCTAssertEqual(crashing.stats.scored, 1)
-    XCTAssertTrue(crashing.stats.recentWarnings[0].contains("crashed"), "\(crashing.stats.recentWarnings)")
-    // Restarted for the next call (which crashes again: this function always does).
-    XCTAssertEqual(crashing.score(problem: Problem(prompt: "1+1=", answer: "2"), completion: "2"), 0)
-    XCTAssertEqual(crashing.stats.crashes, 2)
+    XCTAssertTrue(crashing.stats.recentWarnings[0].contains("crashed: the reward host was killed by signal 11"), "\(crashing.stats.recentWarnings)")
+
+    let moody = try makeGuard("moody", "(cstring completion, cstring answer) -> double", maxProcesses: 1)
+    XCTAssertEqual(moody.score(problem: Problem(prompt: "p", answer: "yes"), completion: "crash"), 0)
+    XCTAssertEqual(moody.score(problem: Problem(prompt: "p", answer: "yes"), completion: "yes"), 1)
+    XCTAssertEqual(moody.score(problem: Problem(prompt: "p", answer: "yes"), completion: "crash"), 0)
+    XCTAssertEqual(moody.score(problem: Problem(prompt: "p", answer: "yes"), completion: "yes"), 1)
+    XCTAssertEqual(moody.stats.crashes, 2)
+    XCTAssertEqual(moody.stats.warnings, 2)
   }
 
   func testClientWorksAfterItsChildDies() throws {

@@ -82,3 +82,29 @@ final class RuntimePropertyTests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("weights").path))
   }
 }
+
+extension RuntimePropertyTests {
+  func foreign(_ symbol: String, _ signature: String, timeout: Double = 5) throws -> String {
+    let library = try TestSupport.compilePlugin(["Tests/Fixtures/rewards/rewards.c"], name: "rewards")
+    let object: [String: Any] = ["timeoutSeconds": timeout, "foreign": ["library": library, "symbol": symbol, "signature": signature]]
+    return "rl.reward=" + String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+  }
+
+  func testAForeignCRewardScoresLikeTheBuiltInVerifier() throws {
+    let builtIn = try run(try config(["rl.steps=2"]), dir: try TestSupport.temporaryDirectory("rl-builtin"))
+    let viaFFI = try run(try config(["rl.steps=2", try foreign("answer_match", "(cstring completion, cstring answer) -> double")]),
+                         dir: try TestSupport.temporaryDirectory("rl-ffi"))
+    XCTAssertEqual(viaFFI.weightsSHA256, builtIn.weightsSHA256, "exact-match in C gives the same rewards, so the same run")
+    XCTAssertEqual(viaFFI.rewardWarnings, 0)
+  }
+
+  func testAHangingOrCrashingRewardCostsZeroAndAWarningNotTheRun() throws {
+    let hang = try run(try config(["rl.steps=1", "rl.promptsPerStep=2", "rl.groupSize=2", try foreign("hang", "(cstring prompt, cstring completion) -> double", timeout: 0.2)]),
+                       dir: try TestSupport.temporaryDirectory("rl-hang"))
+    XCTAssertEqual(hang.rewardWarnings, 4)
+    let crash = try run(try config(["rl.steps=1", "rl.promptsPerStep=2", "rl.groupSize=2", try foreign("crash", "(cstring prompt, cstring completion) -> double")]),
+                        dir: try TestSupport.temporaryDirectory("rl-crash"))
+    XCTAssertEqual(crash.rewardWarnings, 4)
+    XCTAssertEqual(crash.steps, 1)
+  }
+}

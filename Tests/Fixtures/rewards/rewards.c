@@ -76,3 +76,11 @@ double noisy(const char *completion) {
   fflush(stdout);
   return 0.5;
 }
+
+/* answer_match, except that it hangs on the completion "hang" and crashes on "crash": one
+ * function for checking that the call after a timeout or crash works. */
+double moody(const char *completion, const char *answer) {
+  if (strcmp(completion, "hang") == 0) return hang(completion, answer);
+  if (strcmp(completion, "crash") == 0) return crash(completion, answer);
+  return answer_match(completion, answer);
+}
