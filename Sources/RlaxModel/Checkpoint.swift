@@ -1,4 +1,5 @@
 import Foundation
+import RlaxConfig
 import RlaxPlugins
 import RlaxSafeTensors
 
@@ -57,8 +58,13 @@ public enum Checkpoint {
     guard FileManager.default.fileExists(atPath: dir.appendingPathComponent(stateFile).path) else {
       throw CheckpointError.incomplete(dir: dir.path, missing: stateFile)
     }
-    return (try decodeJSON(DecoderConfig.self, dir.appendingPathComponent(configFile)),
-            try decodeJSON(TrainingState.self, dir.appendingPathComponent(stateFile)))
+    // Fields added since the checkpoint was written take their defaults.
+    let saved = try decodeJSON(JSONValue.self, dir.appendingPathComponent(configFile))
+    let config: DecoderConfig
+    do { config = try ConfigTree.build(try ConfigTree.merge(try JSONValue.from(DecoderConfig()), saved), as: DecoderConfig.self) } catch {
+      throw CheckpointError.bad(file: dir.appendingPathComponent(configFile).path, reason: "\(error)")
+    }
+    return (config, try decodeJSON(TrainingState.self, dir.appendingPathComponent(stateFile)))
   }
 
   /// Builds the model on `backend` with the checkpoint's weights. With `addValueHead`, a

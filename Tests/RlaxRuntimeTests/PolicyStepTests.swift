@@ -1,0 +1,53 @@
+import Foundation
+import RlaxModel
+import RlaxPlugins
+import RlaxTasks
+import RlaxTestSupport
+import RlaxTraining
+import XCTest
+
+@testable import RlaxRuntime
+
+/// One trainer step moves probability toward the samples with positive advantage.
+final class PolicyStepTests: XCTestCase {
+  func testAStepRaisesTheLogprobOfRewardedSamples() throws {
+    var config = try RunConfigLoader.load(edits: [
+      "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
+      "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
+      "rl.learningRate=0.001", "schedule.warmupSteps=0", "rl.algorithmOptions={\"kl_beta\":\"0\"}",
+    ])
+    config.rl.sampler.maxNewTokens = 4
+    let backend = try Backend(library: TestSupport.bundled("cpu-blas"))
+    let model = try DecoderModel(config: config.model, backend: backend)
+    try model.initialize(seed: 5)
+    let old = try DecoderModel(config: config.model, backend: backend)
+    let flat = try backend.download(model.params.flat(model.params.values))
+    try flat.withUnsafeBytes { try old.params.values.write($0) }
+    let sampler = try Sampler(model: model, config: config.rl.sampler, stopToken: 2)
+    let controller = Controller(config: config.rl, task: try config.task.make())
+    var groups: [GroupRollout] = []
+    for index in 0..<4 {
+      let item = try controller.workItem(step: 0, index: index)
+      let completions = try sampler.generate(prompts: [[Int32]](repeating: item.promptTokens, count: item.seeds.count), seeds: item.seeds)
+      // Reward the first half of each group: a synthetic signal with known sign.
+      let rewards = completions.indices.map { $0 < completions.count / 2 ? 1.0 : 0.0 }
+      groups.append(GroupRollout(item: item, version: 0, completions: completions.map(\.tokens), samplerLogprobs: completions.map(\.logprobs),
+                                 texts: [], rewards: rewards, worker: 0, started: Date(), seconds: 0))
+    }
+    let run = try RLRun(config: config, options: RLRun.Options(runDir: try TestSupport.temporaryDirectory("policy-step")))
+    let algorithm = try Algorithm("grpo", options: PluginOptions([("kl_beta", "0")]))
+    let optimizer = try AdamW(config: config.optimizer, params: model.params)
+    let batch = StepBatch(groups: groups, padToken: 0)
+    let before = batch.responses(try model.logprobs(try model.forward(batch.tokens, saveForBackward: false)))
+    _ = try run.trainStep(step: 0, groups: groups, model: model, old: old, reference: old, optimizer: optimizer, algorithm: algorithm)
+    let after = batch.responses(try model.logprobs(try model.forward(batch.tokens, saveForBackward: false)))
+    let mask = batch.mask
+    var rewarded = 0.0, unrewarded = 0.0
+    for row in 0..<batch.numSequences {
+      let change = (0..<batch.responseLength).reduce(0.0) { $0 + Double(mask[row * batch.responseLength + $1]) * Double(after[row * batch.responseLength + $1] - before[row * batch.responseLength + $1]) }
+      if batch.rewards[row] > 0 { rewarded += change } else { unrewarded += change }
+    }
+    XCTAssertGreaterThan(rewarded, 0, "rewarded samples became more likely")
+    XCTAssertLessThan(unrewarded, 0, "unrewarded samples became less likely")
+  }
+}
