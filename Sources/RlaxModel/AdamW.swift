@@ -31,7 +31,7 @@ public final class AdamW {
   let params: ParameterStore
   public let m: DeviceBuffer
   public let v: DeviceBuffer
-  public internal(set) var step = 0
+  public var step = 0
 
   public init(config: AdamWConfig, params: ParameterStore) throws {
     try config.validate(path: "optimizer")

@@ -26,6 +26,7 @@ public final class RLRun {
   public let config: RunConfig
   public let options: Options
   let locator = PluginLocator.standard()
+  let recovery = PreemptionRecovery()
   var log: (String) -> Void
 
   public init(config: RunConfig, options: Options) throws {
@@ -88,7 +89,7 @@ public final class RLRun {
     if options.resume, let saved = try? JSONDecoder().decode([String: Double].self, from: Data(contentsOf: beforeFile)) {
       before = saved
     } else {
-      before = try evaluator.evaluate(reference).passAtK
+      before = try recovery.retrying { try evaluator.evaluate(reference).passAtK }
       try encoder.encode(before).write(to: beforeFile, options: .atomic)
       log("eval before: " + format(before))
     }
@@ -177,13 +178,15 @@ public final class RLRun {
       let trainStart = Date()
       let version = controller.version(step: step)
       if oldVersion != version {
-        try server.load(version: version, into: old)
+        oldVersion = nil
+        try recovery.retrying { try server.load(version: version, into: old) }
         oldVersion = version
       }
       // Dynamic sampling can leave no group with signal: the step then changes nothing.
-      var metrics = groups.isEmpty ? StepMetrics.empty(step: step)
-        : try trainStep(step: step, groups: groups, model: model, old: old, reference: reference, optimizer: optimizer, algorithm: algorithm)
-      if (step + 1) % rl.pushEvery == 0 { try server.publish(version: step + 1, from: model) }
+      var metrics = groups.isEmpty ? StepMetrics.empty(step: step) : try recovery.run(model, optimizer) {
+        try trainStep(step: step, groups: groups, model: model, old: old, reference: reference, optimizer: optimizer, algorithm: algorithm)
+      }
+      if (step + 1) % rl.pushEvery == 0 { try recovery.retrying { try server.publish(version: step + 1, from: model) } }
       let trainSeconds = Date().timeIntervalSince(trainStart)
       trainTotal += trainSeconds
       trainIntervals.append((trainStart, Date()))
@@ -213,7 +216,7 @@ public final class RLRun {
       }
     }
     let rlSeconds = Date().timeIntervalSince(rlStart)
-    let after = lastStep == rl.steps ? try evaluator.evaluate(model).passAtK : [:]
+    let after = lastStep == rl.steps ? try recovery.retrying { try evaluator.evaluate(model).passAtK } : [:]
     if !after.isEmpty { log("eval after: " + format(after)) }
     let workerBusy = workers.reduce(0) { $0 + $1.busySeconds }
     // Generation time that ran while the trainer was training (hidden behind it).
@@ -233,7 +236,8 @@ public final class RLRun {
       throughput: .init(samplesPerSecond: Double(samples) / max(rlSeconds, 1e-9), trainerWaitSeconds: waitTotal,
                         trainerComputeSeconds: trainTotal, workerBusySeconds: workerBusy,
                         overlap: generated > 0 ? hidden / generated : 0),
-      accounting: accounting, preemptionsSurvived: workers.reduce(0) { $0 + $1.preemptions }, rewardWarnings: rewardStats.warnings,
+      accounting: accounting, preemptionsSurvived: workers.reduce(0) { $0 + $1.preemptions } + recovery.survived, rewardWarnings: rewardStats.warnings,
+      simulatedSeconds: try simulatedTime(trainer: trainerBackend, workers: workers),
       resumedFromStep: options.resume ? startStep : nil)
     try encoder.encode(summary).write(to: options.runDir.appendingPathComponent("summary.json"), options: .atomic)
     return summary
@@ -255,7 +259,7 @@ public final class RLRun {
     let sft = try SFTTrainer(config: sftConfig, model: model)
     let bar = ProgressBar(total: sftConfig.sft.steps, label: "warm start (sft)")
     while sft.step < sftConfig.sft.steps {
-      let r = try sft.trainStep()
+      let r = try recovery.run(model, sft.optimizer) { try sft.trainStep() }
       if !options.quiet { bar.update(r.step, String(format: "loss %.4f", r.loss)) }
     }
     try sft.save(to: options.runDir.appendingPathComponent("sft"))
@@ -323,6 +327,12 @@ public final class RLRun {
     for v in needed.sorted() {
       try HostTensorFile.write(try server.fetch(version: v), to: checkpointDir.appendingPathComponent(String(format: "version-%08d.safetensors", v)))
     }
+  }
+
+  /// Simulated device seconds of the trainer's and the workers' backends, when they keep a clock.
+  func simulatedTime(trainer: Backend, workers: [RolloutWorker]) throws -> RunSummary.SimulatedTime? {
+    guard let t = try trainer.counters().simulatedSeconds else { return nil }
+    return .init(trainer: t, workers: try workers.map { try $0.model.backend.counters().simulatedSeconds ?? 0 })
   }
 
   func weightsDigest(_ model: DecoderModel) throws -> String {

@@ -59,7 +59,14 @@ public struct RunSummary: Codable, Sendable {
   public var accounting: Accounting
   public var preemptionsSurvived: Int
   public var rewardWarnings: Int
+  /// Simulated device time (backends with a clock, such as tpu-sim), beside wall time.
+  public var simulatedSeconds: SimulatedTime?
   public var resumedFromStep: Int?
+
+  public struct SimulatedTime: Codable, Sendable {
+    public var trainer: Double
+    public var workers: [Double]
+  }
 
   public struct EvalPair: Codable, Sendable {
     public var before: [String: Double]
@@ -81,6 +88,6 @@ public struct RunSummary: Codable, Sendable {
     case backend, algorithm, store, steps, workers, maxStaleness = "max_staleness", groupSize = "group_size", seed
     case wallSeconds = "wall_seconds", warmStartSeconds = "warm_start_seconds", rlSeconds = "rl_seconds"
     case weightsSHA256 = "weights_sha256", eval, throughput, accounting, preemptionsSurvived = "preemptions_survived"
-    case rewardWarnings = "reward_warnings", resumedFromStep = "resumed_from_step"
+    case rewardWarnings = "reward_warnings", simulatedSeconds = "simulated_seconds", resumedFromStep = "resumed_from_step"
   }
 }

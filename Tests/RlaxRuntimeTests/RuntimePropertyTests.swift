@@ -1,4 +1,5 @@
 import Foundation
+import RlaxPlugins
 import RlaxRuntime
 import RlaxTestSupport
 import RlaxTraining
@@ -106,5 +107,23 @@ extension RuntimePropertyTests {
                         dir: try TestSupport.temporaryDirectory("rl-crash"))
     XCTAssertEqual(crash.rewardWarnings, 4)
     XCTAssertEqual(crash.steps, 1)
+  }
+}
+
+extension RuntimePropertyTests {
+  func testTPUSimPreemptionsAreSurvivedWithTheSameFinalWeights() throws {
+    func tpuRun(_ extra: [(String, String)], _ label: String) throws -> RunSummary {
+      var options = RLRun.Options(runDir: try TestSupport.temporaryDirectory(label))
+      options.backend = "tpu-sim"
+      options.backendOptions = PluginOptions([("slice", "v5p-8")] + extra)
+      options.quiet = true
+      return try RLRun(config: try config(["rl.steps=3", "rl.warmStartSteps=10"]), options: options).run()
+    }
+    let calm = try tpuRun([], "tpu-calm")
+    let stormy = try tpuRun([("preempt_prob", "0.01"), ("preempt_seed", "3")], "tpu-stormy")
+    XCTAssertEqual(calm.preemptionsSurvived, 0)
+    XCTAssertGreaterThan(stormy.preemptionsSurvived, 0)
+    XCTAssertEqual(stormy.weightsSHA256, calm.weightsSHA256, "preempted work is redone exactly")
+    XCTAssertGreaterThan(calm.simulatedSeconds?.trainer ?? 0, 0, "tpu-sim reports simulated device time")
   }
 }
