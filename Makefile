@@ -2,7 +2,8 @@
 # proves the rule that a plugin needs nothing but include/rlax/.
 #
 #   make            debug host + plugins           make test    build, then run all tests
-#   make release    release host + plugins         make run     release build, then the main job
+#   make release    release host + plugins         make run     release build, then the default RL run
+#   make verify     conformance suite on every bundled plugin
 #   make plugins    plugins only (CONFIG=debug|release)
 
 CONFIG ?= debug
@@ -26,7 +27,7 @@ plugin_dir = $(word 2,$(subst :, ,$(1)))
 plugin_name = $(word 1,$(subst :, ,$(1)))
 PLUGIN_SOS := $(foreach p,$(PLUGINS),$(PLUGIN_DIR)/$(call plugin_name,$(p)).so)
 
-.PHONY: all host plugins release test run bench clean
+.PHONY: all host plugins release test run verify bench clean
 all: host plugins
 
 host:
@@ -49,7 +50,11 @@ release:
 test: all
 	$(SWIFT) test --disable-swift-testing
 
+# The main job: the default RL run (SFT warm start, evaluation, GRPO, evaluation, summary).
 run: release
+	$(shell $(SWIFT) build -c release --show-bin-path)/rlax --backend cpu-blas --algo grpo --run-dir runs/default
+
+verify: release
 	$(shell $(SWIFT) build -c release --show-bin-path)/rlax plugins verify --all
 
 bench: release
