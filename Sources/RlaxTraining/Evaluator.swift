@@ -33,7 +33,7 @@ public struct Evaluator {
   }
 
   public func evaluate(_ model: DecoderModel) throws -> Report {
-    let problems = task.problems(split: .heldOut, count: config.problems, seed: config.seed)
+    let problems = task.problems(split: Split(rawValue: config.split) ?? .heldOut, count: config.problems, seed: config.seed)
     let sampler = try Sampler(model: model, config: config.sampler, stopToken: format.tokenizer.eosID, padToken: format.tokenizer.padID)
     // Every (problem, sample) row gets its own RNG stream, so results do not depend on batching.
     var rows: [(problem: Int, prompt: [Int32], seed: UInt64)] = []

@@ -38,6 +38,8 @@ public struct SFTConfig: Codable, Equatable, Sendable, ValidatableConfig {
 public struct EvalConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var problems = 100
   public var samples = 16
+  /// "heldOut" (the default: generalisation) or "train" (to see memorisation).
+  public var split = "heldOut"
   public var ks = [1, 8]
   public var seed: UInt64 = 1234
   /// Rows generated together.
@@ -51,6 +53,7 @@ public struct EvalConfig: Codable, Equatable, Sendable, ValidatableConfig {
 
   public func validate(path: String) throws {
     try require(problems >= 1, "\(path).problems", "must be >= 1, got \(problems)")
+    try require(Split(rawValue: split) != nil, "\(path).split", "must be heldOut or train, got \(split)")
     try require(!ks.isEmpty && ks.allSatisfy { $0 >= 1 && $0 <= samples }, "\(path).ks",
                 "every k must be in 1...samples (\(samples)), got \(ks)")
     try require(batchSize >= 1, "\(path).batchSize", "must be >= 1, got \(batchSize)")

@@ -35,6 +35,6 @@ struct EvalCommand: ParsableCommand {
     }
     let pass = report.passAtK.sorted { Int($0.key.dropFirst(5))! < Int($1.key.dropFirst(5))! }
       .map { String(format: "%@ %.3f", $0.key, $0.value) }.joined(separator: "  ")
-    print("\(report.task): \(report.problems) held-out problems x \(report.samples) samples: \(pass)  mean reward \(String(format: "%.3f", report.meanReward))")
+    print("\(report.task): \(report.problems) \(config.eval.split == "train" ? "train" : "held-out") problems x \(report.samples) samples: \(pass)  mean reward \(String(format: "%.3f", report.meanReward))")
   }
 }
