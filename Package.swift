@@ -25,6 +25,7 @@ let package = Package(
     .target(name: "RlaxConfig"),
     .target(name: "RlaxSafeTensors"),
     .target(name: "RlaxTasks"),
+    .target(name: "RlaxSimulate"),
     .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
     .target(name: "RlaxRewards", dependencies: ["RlaxTasks", "CFFI"]),
     .executableTarget(name: "rlax-reward-host", dependencies: ["RlaxRewards"]),
@@ -37,7 +38,7 @@ let package = Package(
     .executableTarget(
       name: "rlax",
       dependencies: [
-        "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxRuntime",
+        "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxRuntime", "RlaxSimulate",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "RlaxTestSupport", dependencies: ["RlaxPlugins"], path: "Tests/RlaxTestSupport"),
@@ -49,6 +50,7 @@ let package = Package(
     .testTarget(name: "RlaxTasksTests", dependencies: ["RlaxTasks"]),
     .testTarget(name: "RlaxModelTests", dependencies: ["RlaxModel", "RlaxConformance", "RlaxTestSupport"]),
     .testTarget(name: "RlaxTrainingTests", dependencies: ["RlaxTraining", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxSimulateTests", dependencies: ["RlaxSimulate"]),
     .testTarget(name: "RlaxRuntimeTests", dependencies: ["RlaxRuntime", "RlaxTestSupport"]),
     .testTarget(name: "RlaxRewardsTests", dependencies: ["RlaxRewards", "rlax-reward-host", "RlaxTestSupport"]),
   ],

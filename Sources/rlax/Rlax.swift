@@ -9,6 +9,6 @@ struct Rlax: ParsableCommand {
       Plugins are found by name in the directories of RLAX_PLUGIN_PATH (colon-separated) and then in plugins/ \
       beside this executable, or given by path.
       """,
-    subcommands: [TrainCommand.self, PluginsCommand.self, ConfigCommand.self, SFTCommand.self, EvalCommand.self, InspectCommand.self, BenchCommand.self],
+    subcommands: [TrainCommand.self, PluginsCommand.self, ConfigCommand.self, SFTCommand.self, EvalCommand.self, InspectCommand.self, BenchCommand.self, SimulateCommand.self],
     defaultSubcommand: TrainCommand.self)
 }
