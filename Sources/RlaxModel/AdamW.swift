@@ -51,6 +51,8 @@ public final class AdamW {
   /// Applies one update at learning rate `lr` from the gradients in the store.
   @discardableResult
   public func apply(lr: Double, decays: (String) -> Bool) throws -> StepReport {
+    // Data parallel: sum the gradients across replicas first (a no-op cost on one device).
+    if params.backend.supportsAllReduce { try params.backend.allReduce(params.flat(params.grads)) }
     let norm = try params.gradNorm()
     guard norm.isFinite else {
       throw PluginError.invalidCall(plugin: params.backend.name, operation: "AdamW step", reason: "gradient norm is \(norm)")

@@ -26,6 +26,10 @@ public struct BackendCounters: Sendable, Codable, Equatable {
   public var peakMemory: UInt64
   /// Simulated device seconds, or nil when the backend has no simulated clock.
   public var simulatedSeconds: Double?
+  /// The simulated time split by what bounded each op (nil without a clock).
+  public var simulatedComputeSeconds: Double?
+  public var simulatedMemorySeconds: Double?
+  public var simulatedCollectiveSeconds: Double?
 }
 
 /// A device-backend instance: owns the plugin's `rlax_backend` (destroyed on deinit) and
@@ -164,10 +168,17 @@ public final class Backend: @unchecked Sendable {
   public func counters() throws -> BackendCounters {
     var c = rlax_counters()
     c.struct_size = MemoryLayout<rlax_counters>.size
+    // Fields an older plugin does not fill read as "no clock".
+    c.simulated_compute_seconds = -1
+    c.simulated_memory_seconds = -1
+    c.simulated_collective_seconds = -1
     try errors.check(api.get_counters!(handle, &c), "get_counters")
     return BackendCounters(ops: c.ops, flops: c.flops, bytesMoved: c.bytes_moved, bytesToDevice: c.bytes_to_device,
                            bytesFromDevice: c.bytes_from_device, memoryInUse: c.memory_in_use,
-                           peakMemory: c.peak_memory, simulatedSeconds: c.simulated_seconds < 0 ? nil : c.simulated_seconds)
+                           peakMemory: c.peak_memory, simulatedSeconds: c.simulated_seconds < 0 ? nil : c.simulated_seconds,
+                           simulatedComputeSeconds: c.simulated_compute_seconds < 0 || c.simulated_seconds < 0 ? nil : c.simulated_compute_seconds,
+                           simulatedMemorySeconds: c.simulated_memory_seconds < 0 || c.simulated_seconds < 0 ? nil : c.simulated_memory_seconds,
+                           simulatedCollectiveSeconds: c.simulated_collective_seconds < 0 || c.simulated_seconds < 0 ? nil : c.simulated_collective_seconds)
   }
 
   public func resetCounters() throws { try errors.check(api.reset_counters!(handle), "reset_counters") }

@@ -167,6 +167,15 @@ extension Backend {
     try errors.call("logsoftmax_gather_backward", api.logsoftmax_gather_backward) { $0(handle, &args) }
   }
 
+  /// Whether the backend has data-parallel replicas to all-reduce across (tpu-sim's slice).
+  public var supportsAllReduce: Bool { api.all_reduce != nil }
+
+  /// Sums `tensor` across the device's data-parallel replicas (see rlax_all_reduce_args).
+  public func allReduce(_ tensor: Tensor) throws {
+    var args = rlax_all_reduce_args(struct_size: MemoryLayout<rlax_all_reduce_args>.size, tensor: slot(0, tensor))
+    try errors.call("all_reduce", api.all_reduce) { $0(handle, &args) }
+  }
+
   /// AdamW hyperparameters for one update.
   public struct AdamWStep: Sendable {
     public var lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float, gradScale: Float, step: Int

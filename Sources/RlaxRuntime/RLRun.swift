@@ -331,8 +331,12 @@ public final class RLRun {
 
   /// Simulated device seconds of the trainer's and the workers' backends, when they keep a clock.
   func simulatedTime(trainer: Backend, workers: [RolloutWorker]) throws -> RunSummary.SimulatedTime? {
-    guard let t = try trainer.counters().simulatedSeconds else { return nil }
-    return .init(trainer: t, workers: try workers.map { try $0.model.backend.counters().simulatedSeconds ?? 0 })
+    let c = try trainer.counters()
+    guard let t = c.simulatedSeconds else { return nil }
+    let peak = try trainer.describe().peakFlopsBF16
+    return .init(trainer: t, workers: try workers.map { try $0.model.backend.counters().simulatedSeconds ?? 0 },
+                 trainerCompute: c.simulatedComputeSeconds, trainerMemory: c.simulatedMemorySeconds,
+                 trainerCollectives: c.simulatedCollectiveSeconds, trainerMFU: peak > 0 && t > 0 ? c.flops / (t * peak) : nil)
   }
 
   func weightsDigest(_ model: DecoderModel) throws -> String {

@@ -66,6 +66,11 @@ public struct RunSummary: Codable, Sendable {
   public struct SimulatedTime: Codable, Sendable {
     public var trainer: Double
     public var workers: [Double]
+    /// The trainer's simulated time by bound, and its FLOP utilisation of one chip's peak.
+    public var trainerCompute: Double?
+    public var trainerMemory: Double?
+    public var trainerCollectives: Double?
+    public var trainerMFU: Double?
   }
 
   public struct EvalPair: Codable, Sendable {

@@ -67,8 +67,8 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var algorithm = "grpo"
   /// --algo-opt key=value pairs for the algorithm plugin.
   public var algorithmOptions: [String: String] = [:]
-  public var steps = 200
-  public var promptsPerStep = 16
+  public var steps = 300
+  public var promptsPerStep = 32
   /// Samples per prompt (G).
   public var groupSize = 8
   /// Rollouts for step s come from weight version >= s - maxStaleness (0 = on-policy).
@@ -83,7 +83,7 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var storeOptions: [String: String] = [:]
   /// Versions the parameter server keeps.
   public var keepVersions = 3
-  public var learningRate: Double = 1e-3
+  public var learningRate: Double = 3e-4
   public var seed: UInt64 = 7
   /// SFT steps for the warm start when no --init checkpoint is given.
   public var warmStartSteps = 500

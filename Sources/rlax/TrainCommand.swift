@@ -65,7 +65,7 @@ struct TrainCommand: ParsableCommand {
       \(summary.algorithm) on \(summary.backend): \(summary.steps) steps in \(String(format: "%.0f", summary.wallSeconds)) s \
       (warm start \(String(format: "%.0f", summary.warmStartSeconds)) s, RL \(String(format: "%.0f", summary.rlSeconds)) s)
       held-out pass@1 \(f(before, "pass@1")) -> \(f(after, "pass@1")), pass@8 \(f(before, "pass@8")) -> \(f(after, "pass@8"))
-      weights sha256 \(summary.weightsSHA256)\(summary.simulatedSeconds.map { String(format: "\nsimulated device time: trainer %.3f s, workers %@ s (wall %.0f s); preemptions survived %d", $0.trainer, $0.workers.map { String(format: "%.3f", $0) }.joined(separator: ", "), summary.wallSeconds, summary.preemptionsSurvived) } ?? "")
+      weights sha256 \(summary.weightsSHA256)\(summary.simulatedSeconds.map { String(format: "\nsimulated device time: trainer %.3f s (compute %.3f, memory %.3f, collectives %.3f; MFU %.1f%%), workers %@ s (wall %.0f s); preemptions survived %d", $0.trainer, $0.trainerCompute ?? 0, $0.trainerMemory ?? 0, $0.trainerCollectives ?? 0, ($0.trainerMFU ?? 0) * 100, $0.workers.map { String(format: "%.3f", $0) }.joined(separator: ", "), summary.wallSeconds, summary.preemptionsSurvived) } ?? "")
       wrote \(runDir)/summary.json, metrics.jsonl, checkpoint/
       """)
   }

@@ -95,6 +95,11 @@ typedef struct rlax_counters {
   uint64_t memory_in_use;     /* bytes allocated now */
   uint64_t peak_memory;       /* most bytes allocated at once */
   double simulated_seconds;   /* simulated device time; < 0 without RLAX_CAP_SIMULATED_CLOCK */
+  /* The simulated time split by what bounded each op (sums to simulated_seconds minus
+   * per-op overheads); < 0 without RLAX_CAP_SIMULATED_CLOCK. */
+  double simulated_compute_seconds;
+  double simulated_memory_seconds;
+  double simulated_collective_seconds;
 } rlax_counters;
 
 typedef struct rlax_backend_create_args {
@@ -364,6 +369,15 @@ typedef struct rlax_adamw_args {
   int64_t step;
 } rlax_adamw_args;
 
+/* Sums `tensor` (F32, contiguous) element-wise across the data-parallel replicas of the
+ * device (a slice's chips), leaving the sum in every replica. A backend with one replica, or
+ * one that simulates replicas holding identical data, leaves the values unchanged and only
+ * accounts the cost (tpu-sim: the torus all-reduce time of the tensor's bytes). */
+typedef struct rlax_all_reduce_args {
+  size_t struct_size;
+  const rlax_tensor *tensor;
+} rlax_all_reduce_args;
+
 /* ---------------------------------------------------------------------------------------- */
 /* The table                                                                                 */
 
@@ -428,6 +442,10 @@ typedef struct rlax_backend_api {
   rlax_error *(*get_counters)(rlax_backend *backend, rlax_counters *out);
   /* Zeroes every counter except memory_in_use; peak_memory restarts from memory_in_use. */
   rlax_error *(*reset_counters)(rlax_backend *backend);
+
+  /* -- appended in ABI 1.0, optional -- */
+  /* Data-parallel gradient all-reduce (see rlax_all_reduce_args); NULL: single replica. */
+  rlax_error *(*all_reduce)(rlax_backend *backend, const rlax_all_reduce_args *args);
 } rlax_backend_api;
 
 /* The smallest table a host of this major accepts: up to and including reset_counters. */
