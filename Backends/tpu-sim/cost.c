@@ -47,11 +47,19 @@ static double max3(double a, double b, double c) {
   return m > c ? m : c;
 }
 
-double ts_op_seconds(const ts_config *c, double mxu_flops, double vpu_flops, double bytes) {
+ts_cost ts_op_cost(const ts_config *c, double mxu_flops, double vpu_flops, double bytes) {
   const double mxu = c->peak_flops_bf16 > 0 ? mxu_flops / c->peak_flops_bf16 : 0.0;
   const double vpu = c->vpu_flops > 0 ? vpu_flops / c->vpu_flops : 0.0;
   const double hbm = c->hbm_bandwidth > 0 ? bytes / c->hbm_bandwidth : 0.0;
-  return max3(mxu, vpu, hbm) + c->op_overhead;
+  const double compute = mxu > vpu ? mxu : vpu;
+  return (ts_cost){.seconds = max3(mxu, vpu, hbm),
+                   .overhead = c->op_overhead,
+                   .bound = hbm > compute ? TS_BOUND_MEMORY : TS_BOUND_COMPUTE};
+}
+
+double ts_op_seconds(const ts_config *c, double mxu_flops, double vpu_flops, double bytes) {
+  const ts_cost t = ts_op_cost(c, mxu_flops, vpu_flops, bytes);
+  return t.seconds + t.overhead;
 }
 
 bool ts_has_wraparound(const int dims[3]) {

@@ -47,15 +47,34 @@ double ts_mxu_efficiency(const ts_config *c, int64_t m, int64_t n, int64_t k);
 double ts_attention_mxu_flops(const ts_config *c, int64_t b, int64_t hq, int64_t t, int64_t s,
                               int64_t d, int matmuls);
 
-/* The roofline: max(MXU time, VPU time, HBM time) + op_overhead. */
+/* What bounded an op's time: the bucket of the counters' split that its time goes to. */
+typedef enum ts_bound {
+  TS_BOUND_COMPUTE = 0,   /* MXU or VPU (ties with HBM count as compute) */
+  TS_BOUND_MEMORY = 1,    /* HBM bandwidth */
+  TS_BOUND_COLLECTIVE = 2 /* ICI (all_reduce) */
+} ts_bound;
+
+/* One op's simulated time: `seconds` of its bounding unit plus a fixed `overhead`. */
+typedef struct ts_cost {
+  double seconds;  /* the bound: max(MXU, VPU, HBM) time, or the collective's time */
+  double overhead; /* op_overhead, or 0 for a collective */
+  ts_bound bound;
+} ts_cost;
+
+/* The roofline: seconds = max(MXU time, VPU time, HBM time), overhead = op_overhead; bound is
+ * MEMORY when the HBM time exceeds both compute times, else COMPUTE. */
+ts_cost ts_op_cost(const ts_config *c, double mxu_flops, double vpu_flops, double bytes);
+
+/* ts_op_cost's seconds + overhead. */
 double ts_op_seconds(const ts_config *c, double mxu_flops, double vpu_flops, double bytes);
 
 /* True when a slice of these dims has wraparound (torus) links: every dimension a multiple of
  * 4, i.e. the slice is made of whole 4x4x4 cubes. Smaller slices are open meshes. */
 bool ts_has_wraparound(const int dims[3]);
 
-/* Data-parallel all-reduce of `bytes` (each chip holds the full array) over every axis of the
- * slice, bandwidth plus latency:
+/* Data-parallel all-reduce of `bytes` (each chip holds the full array) over every chip of the
+ * slice: a reduce-scatter then an all-gather, each run on the slice's axes at once (so their
+ * bandwidths add), bandwidth plus latency:
  *   T = 2 * bytes / sum_axes W_axis  +  hop_latency * sum_axes hops_axis
  * over the axes of size d > 1, where W_axis = 2 * link (bidirectional ring) and hops_axis =
  * 2 * floor(d / 2) with wraparound, W_axis = link and hops_axis = 2 * (d - 1) without.

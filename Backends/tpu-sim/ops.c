@@ -82,9 +82,9 @@ typedef enum { COST_VPU, COST_ATTENTION_FORWARD, COST_ATTENTION_BACKWARD } cost_
 /* Work the delegate counted for one op is costed as VPU FLOPs and HBM bytes; attention adds its
  * q.k / p.v products on the MXU (padded, dense: 2 products forward, 5 backward) and its
  * softmax as VPU work (5 FLOPs per score forward, 10 backward). */
-static double op_seconds(const rlax_backend *be, cost_kind kind, const void *args, double flops,
-                         double bytes) {
-  if (kind == COST_VPU) return ts_op_seconds(&be->cfg, 0.0, flops, bytes);
+static ts_cost op_cost(const rlax_backend *be, cost_kind kind, const void *args, double flops,
+                       double bytes) {
+  if (kind == COST_VPU) return ts_op_cost(&be->cfg, 0.0, flops, bytes);
   const rlax_tensor *q = kind == COST_ATTENTION_FORWARD
                              ? ((const rlax_attention_forward_args *)args)->q
                              : ((const rlax_attention_backward_args *)args)->q;
@@ -98,7 +98,7 @@ static double op_seconds(const rlax_backend *be, cost_kind kind, const void *arg
   const double mxu = ts_attention_mxu_flops(&be->cfg, B, Hq, T, S, D, products);
   const double vpu = (kind == COST_ATTENTION_FORWARD ? 5.0 : 10.0) * (double)B * (double)Hq *
                      (double)T * (double)S;
-  return ts_op_seconds(&be->cfg, mxu, vpu, bytes);
+  return ts_op_cost(&be->cfg, mxu, vpu, bytes);
 }
 
 #define F(type, field) {offsetof(type, field), #field}
@@ -123,7 +123,7 @@ static double op_seconds(const rlax_backend *be, cost_kind kind, const void *arg
     delegate_mark(be, &after);                                                                \
     const double flops = after.flops - before.flops;                                          \
     const double bytes = (double)(after.bytes - before.bytes);                                \
-    ts_account(be, flops, bytes, op_seconds(be, (kind), args, flops, bytes));                 \
+    ts_account(be, flops, bytes, op_cost(be, (kind), args, flops, bytes));                    \
     return NULL;                                                                              \
   }
 
@@ -200,45 +200,48 @@ static const char *dtype_name(rlax_dtype d) {
   }
 }
 
-/* Validates one matmul operand: descriptor, buffer, dtype (bf16_ok: F32 or BF16, else F32),
- * rank, shape, strides, alignment and bounds. Sets *numel. */
-static rlax_error *check_operand(rlax_backend *be, const char *name, const rlax_tensor *t,
-                                 bool bf16_ok, int64_t *numel) {
-  if (!t) return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "matmul: %s is NULL", name);
+/* Validates one operand of `op`: descriptor, buffer, dtype (bf16_ok: F32 or BF16, else F32),
+ * rank (within 0 ... RLAX_MAX_RANK; `ranks` says what the op expects), shape, strides,
+ * alignment and bounds. Sets *numel. */
+static rlax_error *check_operand(rlax_backend *be, const char *op, const char *name,
+                                 const rlax_tensor *t, bool bf16_ok, const char *ranks,
+                                 int64_t *numel) {
+  if (!t) return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", op, name);
   if (!RLAX_STRUCT_HAS_FIELD(rlax_tensor, t->struct_size, strides))
-    return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "matmul: %s.struct_size is %zu, expected at least %zu",
-                  name, t->struct_size, sizeof(rlax_tensor));
-  if (!t->buffer) return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "matmul: %s.buffer is NULL", name);
+    return ts_err(RLAX_ERROR_INVALID_ARGUMENT,
+                  "%s: %s.struct_size is %zu, expected at least %zu", op, name, t->struct_size,
+                  sizeof(rlax_tensor));
+  if (!t->buffer) return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "%s: %s.buffer is NULL", op, name);
   if (!ts_buffer_ok(be, t->buffer))
     return ts_err(RLAX_ERROR_INVALID_ARGUMENT,
-                  "matmul: %s.buffer is not a live buffer of this backend", name);
+                  "%s: %s.buffer is not a live buffer of this backend", op, name);
   const size_t esize = rlax_dtype_size(t->dtype);
   const bool ok = t->dtype == RLAX_DTYPE_F32 || (bf16_ok && t->dtype == RLAX_DTYPE_BF16);
   if (!ok)
     return ts_err(esize ? RLAX_ERROR_UNIMPLEMENTED : RLAX_ERROR_INVALID_ARGUMENT,
-                  "matmul: %s.dtype is %s, expected %s", name, dtype_name(t->dtype),
+                  "%s: %s.dtype is %s, expected %s", op, name, dtype_name(t->dtype),
                   bf16_ok ? "F32 or BF16" : "F32");
   if (t->rank < 0 || t->rank > RLAX_MAX_RANK)
-    return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "matmul: %s.rank is %d, expected 2 or 3", name,
-                  (int)t->rank);
+    return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "%s: %s.rank is %d, expected %s", op, name,
+                  (int)t->rank, ranks);
   int64_t n = 1;
   bool empty = false;
   for (int i = 0; i < t->rank; i++) {
     if (t->shape[i] < 0)
-      return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "matmul: %s.shape[%d] is %" PRId64 ", expected >= 0",
-                    name, i, t->shape[i]);
+      return ts_err(RLAX_ERROR_INVALID_ARGUMENT,
+                    "%s: %s.shape[%d] is %" PRId64 ", expected >= 0", op, name, i, t->shape[i]);
     if (t->strides[i] < 0)
       return ts_err(RLAX_ERROR_INVALID_ARGUMENT,
-                    "matmul: %s.strides[%d] is %" PRId64 ", expected >= 0", name, i, t->strides[i]);
+                    "%s: %s.strides[%d] is %" PRId64 ", expected >= 0", op, name, i, t->strides[i]);
     if (t->shape[i] == 0) empty = true;
   }
   for (int i = 0; i < t->rank && !empty; i++)
     if (__builtin_mul_overflow(n, t->shape[i], &n))
-      return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "matmul: %s has too many elements", name);
+      return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "%s: %s has too many elements", op, name);
   if (empty) n = 0;
   if (t->offset % esize != 0)
     return ts_err(RLAX_ERROR_INVALID_ARGUMENT,
-                  "matmul: %s.offset is %" PRIu64 ", expected a multiple of the element size %zu",
+                  "%s: %s.offset is %" PRIu64 ", expected a multiple of the element size %zu", op,
                   name, t->offset, esize);
   const uint64_t size = t->buffer->size;
   uint64_t end = t->offset; /* one past the last byte addressed */
@@ -255,7 +258,7 @@ static rlax_error *check_operand(rlax_backend *be, const char *name, const rlax_
   }
   if (overflow || end > size)
     return ts_err(RLAX_ERROR_INVALID_ARGUMENT,
-                  "matmul: %s reaches byte %s%" PRIu64 " of its %" PRIu64 "-byte buffer", name,
+                  "%s: %s reaches byte %s%" PRIu64 " of its %" PRIu64 "-byte buffer", op, name,
                   overflow ? "> " : "", overflow ? UINT64_MAX : end, size);
   *numel = n;
   return NULL;
@@ -346,9 +349,9 @@ rlax_error *ts_matmul(rlax_backend *be, const rlax_matmul_args *args) {
     return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "matmul: args.struct_size is %zu, expected at least %zu",
                   args->struct_size, sizeof(rlax_matmul_args));
   int64_t na = 0, nb = 0, nc = 0;
-  if ((e = check_operand(be, "a", args->a, true, &na))) return e;
-  if ((e = check_operand(be, "b", args->b, true, &nb))) return e;
-  if ((e = check_operand(be, "c", args->c, false, &nc))) return e;
+  if ((e = check_operand(be, "matmul", "a", args->a, true, "2 or 3", &na))) return e;
+  if ((e = check_operand(be, "matmul", "b", args->b, true, "2 or 3", &nb))) return e;
+  if ((e = check_operand(be, "matmul", "c", args->c, false, "2 or 3", &nc))) return e;
   const rlax_tensor *a = args->a, *b = args->b, *c = args->c;
   if (c->rank != 2 && c->rank != 3)
     return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "matmul: c.rank is %d, expected 2 or 3", (int)c->rank);
@@ -393,6 +396,43 @@ rlax_error *ts_matmul(rlax_backend *be, const rlax_matmul_args *args) {
                        (double)rlax_dtype_size(b->dtype) * (double)nb +
                        4.0 * (double)nc * (args->beta != 0.0f ? 2.0 : 1.0);
   ts_account(be, flops, bytes,
-             ts_op_seconds(&be->cfg, ts_matmul_mxu_flops(&be->cfg, batch, M, N, K), 0.0, bytes));
+             ts_op_cost(&be->cfg, ts_matmul_mxu_flops(&be->cfg, batch, M, N, K), 0.0, bytes));
+  return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* all_reduce: the slice's chips are simulated replicas holding identical data, so the sum    */
+/* is left as it is; only the torus all-reduce time is charged (collective bucket)             */
+
+rlax_error *ts_all_reduce(rlax_backend *be, const rlax_all_reduce_args *args) {
+  if (!be) return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "all_reduce: backend is NULL");
+  if (!args) return ts_err(RLAX_ERROR_INVALID_ARGUMENT, "all_reduce: args is NULL");
+  rlax_error *e = ts_preempt_check(be, "all_reduce");
+  if (e) return e;
+  if (!RLAX_STRUCT_HAS_FIELD(rlax_all_reduce_args, args->struct_size, tensor))
+    return ts_err(RLAX_ERROR_INVALID_ARGUMENT,
+                  "all_reduce: args.struct_size is %zu, expected at least %zu", args->struct_size,
+                  sizeof(rlax_all_reduce_args));
+  const rlax_tensor *t = args->tensor;
+  int64_t n = 0;
+  if ((e = check_operand(be, "all_reduce", "tensor", t, false, "0 ... 8", &n))) return e;
+  if (n > 0) { /* contiguous, row-major: axes of size 1 may have any stride */
+    int64_t expected = 1;
+    for (int i = t->rank - 1; i >= 0; i--) {
+      if (t->shape[i] != 1 && t->strides[i] != expected)
+        return ts_err(RLAX_ERROR_INVALID_ARGUMENT,
+                      "all_reduce: tensor.strides[%d] is %" PRId64 ", expected %" PRId64
+                      " (the tensor must be contiguous)",
+                      i, t->strides[i], expected);
+      expected *= t->shape[i];
+    }
+  }
+  const double bytes = 4.0 * (double)n;
+  const bool many = be->cfg.chips > 1 && n > 0;
+  /* each chip reads its tensor and writes the sum once; nothing moves on one chip */
+  ts_account(be, 0.0, many ? 2.0 * bytes : 0.0,
+             (ts_cost){.seconds = many ? ts_allreduce_seconds(&be->cfg, bytes) : 0.0,
+                       .overhead = 0.0,
+                       .bound = TS_BOUND_COLLECTIVE});
   return NULL;
 }

@@ -483,11 +483,18 @@ rlax_error *ts_preempt_check(rlax_backend *be, const char *op) {
   return NULL;
 }
 
-void ts_account(rlax_backend *be, double flops, double bytes, double seconds) {
+void ts_account(rlax_backend *be, double flops, double bytes, ts_cost cost) {
+  const double seconds = cost.seconds + cost.overhead;
   be->ops++;
   be->flops += flops;
   be->bytes_moved += (uint64_t)bytes;
   be->clock += seconds;
+  be->sim_seconds += seconds;
+  switch (cost.bound) {
+  case TS_BOUND_COMPUTE: be->sim_compute_seconds += cost.seconds; break;
+  case TS_BOUND_MEMORY: be->sim_memory_seconds += cost.seconds; break;
+  case TS_BOUND_COLLECTIVE: be->sim_collective_seconds += cost.seconds; break;
+  }
 }
 
 static rlax_error *ts_synchronize(rlax_backend *be) {
@@ -509,7 +516,10 @@ static rlax_error *ts_get_counters(rlax_backend *be, rlax_counters *out) {
   SET_FIELD(rlax_counters, out, bytes_from_device, be->bytes_from_device);
   SET_FIELD(rlax_counters, out, memory_in_use, be->memory_in_use);
   SET_FIELD(rlax_counters, out, peak_memory, be->peak_memory);
-  SET_FIELD(rlax_counters, out, simulated_seconds, be->clock - be->clock_at_reset);
+  SET_FIELD(rlax_counters, out, simulated_seconds, be->sim_seconds);
+  SET_FIELD(rlax_counters, out, simulated_compute_seconds, be->sim_compute_seconds);
+  SET_FIELD(rlax_counters, out, simulated_memory_seconds, be->sim_memory_seconds);
+  SET_FIELD(rlax_counters, out, simulated_collective_seconds, be->sim_collective_seconds);
   return NULL;
 }
 
@@ -521,7 +531,10 @@ static rlax_error *ts_reset_counters(rlax_backend *be) {
   be->bytes_to_device = 0;
   be->bytes_from_device = 0;
   be->peak_memory = be->memory_in_use;
-  be->clock_at_reset = be->clock; /* the preemption schedule keeps the clock since create */
+  be->sim_seconds = 0; /* the preemption schedule keeps be->clock, counted since create */
+  be->sim_compute_seconds = 0;
+  be->sim_memory_seconds = 0;
+  be->sim_collective_seconds = 0;
   return NULL;
 }
 
@@ -564,6 +577,7 @@ static const rlax_backend_api api = {
     .synchronize = ts_synchronize,
     .get_counters = ts_get_counters,
     .reset_counters = ts_reset_counters,
+    .all_reduce = ts_all_reduce,
 };
 
 static const rlax_manifest manifest = {

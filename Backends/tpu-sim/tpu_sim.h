@@ -45,9 +45,8 @@ struct rlax_backend {
   struct rlax_buffer *buffers; /* doubly-linked list of live buffers */
   uint64_t memory_in_use;
   uint64_t peak_memory;
-  /* the simulated clock since create; the counter reports clock - clock_at_reset */
+  /* the simulated clock since create (drives preempt_every; reset_counters leaves it) */
   double clock;
-  double clock_at_reset;
   /* preemption */
   double next_preemption; /* simulated time at or after which the next op is preempted */
   uint64_t op_attempts;   /* op calls that reached the preemption check, since create */
@@ -57,6 +56,12 @@ struct rlax_backend {
   uint64_t bytes_moved;
   uint64_t bytes_to_device;
   uint64_t bytes_from_device;
+  /* simulated time since create or reset_counters, and its split by bound (overheads are in
+   * sim_seconds only) */
+  double sim_seconds;
+  double sim_compute_seconds;
+  double sim_memory_seconds;
+  double sim_collective_seconds;
 };
 
 /* Makes an error (printf-style); the plugin's error_destroy frees it. */
@@ -72,8 +77,8 @@ bool ts_buffer_ok(const rlax_backend *be, const struct rlax_buffer *b);
 /* The preemption check every op makes before it touches anything. */
 rlax_error *ts_preempt_check(rlax_backend *be, const char *op);
 
-/* Records one successful op: counters and the simulated clock. */
-void ts_account(rlax_backend *be, double flops, double bytes, double seconds);
+/* Records one successful op: counters, the simulated clock and the bucket of cost.bound. */
+void ts_account(rlax_backend *be, double flops, double bytes, ts_cost cost);
 
 /* ---- ops (one function per table entry; ops.c) ---- */
 rlax_error *ts_matmul(rlax_backend *be, const rlax_matmul_args *args);
@@ -97,5 +102,6 @@ rlax_error *ts_logsoftmax_gather_forward(rlax_backend *be,
 rlax_error *ts_logsoftmax_gather_backward(rlax_backend *be,
                                           const rlax_logsoftmax_gather_backward_args *args);
 rlax_error *ts_adamw(rlax_backend *be, const rlax_adamw_args *args);
+rlax_error *ts_all_reduce(rlax_backend *be, const rlax_all_reduce_args *args);
 
 #endif /* TPU_SIM_H */
