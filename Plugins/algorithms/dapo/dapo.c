@@ -18,81 +18,28 @@
  * L_max = batch.max_response_tokens, L_cache = overlong_fraction * L_max, |o_i| = sum_t m_t.
  * See docs/algorithms.d/dapo.md.
  */
-#include "../shared/group_policy.h"
-
-#define PLUGIN "dapo"
+#define ALG_NAME "dapo"
+#include "../shared/groups.h"
+#include "../shared/policy_loss.h"
 
 enum { HP_CLIP_LOW, HP_CLIP_HIGH, HP_ADV_EPS, HP_OVERLONG_SHAPING, HP_OVERLONG_FRACTION, HP_COUNT };
 
-static const rlax_hyperparameter hp_table[HP_COUNT] = {
-    [HP_CLIP_LOW] = GP_HP("clip_low", "epsilon_low: the ratio is clipped below at 1 - epsilon_low",
-                          0.2, 0.0, 1.0),
-    [HP_CLIP_HIGH] = GP_HP("clip_high",
-                           "epsilon_high: the ratio is clipped above at 1 + epsilon_high "
-                           "(clip-higher)",
-                           0.28, 0.0, 10.0),
-    [HP_ADV_EPS] = GP_HP("adv_eps", "eps: added to the group's reward std before dividing", 1e-6,
-                         0.0, 1.0),
-    [HP_OVERLONG_SHAPING] = GP_HP("overlong_shaping",
-                                  "1: add the soft overlong penalty R_length to each reward "
-                                  "before the advantages; 0: raw rewards",
-                                  1.0, 0.0, 1.0),
-    [HP_OVERLONG_FRACTION] = GP_HP("overlong_fraction",
-                                   "L_cache / L_max: the soft punishment interval, a fraction "
-                                   "of max_response_tokens (paper: 4096 of 20480)",
-                                   0.2, 0.0, 1.0),
+static const rlax_hyperparameter *const hyperparameters[HP_COUNT] = {
+    [HP_CLIP_LOW] = CLIP_LOW_HP,
+    [HP_CLIP_HIGH] = ALG_HP("clip_high",
+                            "epsilon_high: the ratio is clipped above at 1 + epsilon_high "
+                            "(clip-higher)",
+                            0.28, 0.0, 10.0),
+    [HP_ADV_EPS] = GROUP_ADV_EPS_HP,
+    [HP_OVERLONG_SHAPING] = ALG_HP("overlong_shaping",
+                                   "1: add the soft overlong penalty R_length to each reward "
+                                   "before the advantages; 0: raw rewards",
+                                   1.0, 0.0, 1.0),
+    [HP_OVERLONG_FRACTION] = ALG_HP("overlong_fraction",
+                                    "L_cache / L_max: the soft punishment interval, a fraction "
+                                    "of max_response_tokens (paper: 4096 of 20480)",
+                                    0.2, 0.0, 1.0),
 };
-
-static const rlax_hyperparameter *const hp_list[HP_COUNT] = {
-    &hp_table[0], &hp_table[1], &hp_table[2], &hp_table[3], &hp_table[4],
-};
-
-static const rlax_algorithm_info dapo_info_value = {
-    .struct_size = sizeof(rlax_algorithm_info),
-    .formula = "r'_i = r_i + R_len(|o_i|), R_len = 0 if |o| <= L_max - L_cache, "
-               "((L_max - L_cache) - |o|)/L_cache if <= L_max, -1 beyond; "
-               "A_i = (r'_i - mean_G r') / (std_G r' + eps); rho_t = exp(logp_t - logp_old_t); "
-               "L = (1/sum_i |o_i|) sum_i sum_t m_t [-min(rho_t A_i, clip(rho_t, 1-eps_low, "
-               "1+eps_high) A_i)]; keep groups whose raw rewards are not all equal",
-    .needs_reference_logprobs = false, /* DAPO has no KL term */
-    .needs_value_head = false,
-    .min_group_size = 2,
-    .num_hyperparameters = HP_COUNT,
-    .hyperparameters = hp_list,
-};
-
-static const char why_max_tokens[] =
-    "overlong_shaping=1 measures lengths against it; pass it, or set overlong_shaping=0";
-
-struct rlax_algorithm {
-  double hp[HP_COUNT];
-};
-
-static const rlax_algorithm_info *dapo_info(void) { return &dapo_info_value; }
-
-static rlax_error *dapo_create(const rlax_algorithm_create_args *args, rlax_algorithm **out) {
-  if (!out) return gp_error(RLAX_ERROR_INVALID_ARGUMENT, PLUGIN ": create: out is NULL");
-  *out = NULL;
-  double values[HP_COUNT];
-  rlax_error *e = gp_create_values(PLUGIN, hp_table, HP_COUNT, GP_SWITCH(HP_OVERLONG_SHAPING),
-                                   args, values);
-  if (e) return e;
-  rlax_algorithm *a = malloc(sizeof *a);
-  if (!a) return gp_error(RLAX_ERROR_OUT_OF_MEMORY, PLUGIN ": create: out of memory");
-  memcpy(a->hp, values, sizeof values);
-  *out = a;
-  return NULL;
-}
-
-static void dapo_destroy(rlax_algorithm *a) { free(a); }
-
-static rlax_error *dapo_get_hyperparameters(rlax_algorithm *a, double *values) {
-  if (!a || !values)
-    return gp_error(RLAX_ERROR_INVALID_ARGUMENT,
-                    PLUGIN ": get_hyperparameters: algorithm or values is NULL");
-  memcpy(values, a->hp, sizeof a->hp);
-  return NULL;
-}
 
 /* DAPO section 3.4: the soft overlong punishment of a response of `length` tokens. */
 static double overlong_penalty(double length, double l_max, double l_cache) {
@@ -102,99 +49,69 @@ static double overlong_penalty(double length, double l_max, double l_cache) {
   return -1.0;
 }
 
-static rlax_error *dapo_compute_advantages(rlax_algorithm *alg, const rlax_rollout_batch *b,
-                                           float *advantages) {
+static rlax_error *compute_advantages(const double *hp, const rlax_rollout_batch *b,
+                                      float *advantages) {
   static const char fn[] = "compute_advantages";
-  if (!alg) return gp_error(RLAX_ERROR_INVALID_ARGUMENT, PLUGIN ": %s: algorithm is NULL", fn);
-  const bool shaping = alg->hp[HP_OVERLONG_SHAPING] != 0.0;
-  rlax_error *e = gp_check_advantage_inputs(PLUGIN, fn, b, advantages, shaping, why_max_tokens);
+  const bool shaping = hp[HP_OVERLONG_SHAPING] != 0.0;
+  rlax_error *e = alg_check_advantage_inputs(
+      fn, b, advantages, true, 0.0,
+      shaping ? "overlong_shaping=1 measures lengths against it; pass it, or set overlong_shaping=0"
+              : NULL);
+  double *rewards = NULL;
+  if (!e) e = alg_rewards_as_double(fn, b, &rewards);
   if (e) return e;
-  const int32_t n = b->num_sequences;
-  double *rewards = malloc((size_t)n * sizeof *rewards);
-  if (!rewards)
-    return gp_error(RLAX_ERROR_OUT_OF_MEMORY, PLUGIN ": %s: out of memory for %d rows", fn, (int)n);
+  const int32_t t = b->num_tokens;
   const double l_max = shaping ? (double)b->max_response_tokens : 0.0;
-  const double l_cache = alg->hp[HP_OVERLONG_FRACTION] * l_max;
-  for (int32_t i = 0; i < n; i++) {
-    rewards[i] = b->rewards[i];
-    if (shaping) rewards[i] += overlong_penalty(gp_row_length(b->mask, i, b->num_tokens), l_max, l_cache);
-  }
-  e = gp_group_advantages(PLUGIN, fn, b, rewards, true, alg->hp[HP_ADV_EPS], advantages);
+  const double l_cache = hp[HP_OVERLONG_FRACTION] * l_max;
+  if (shaping)
+    for (int32_t i = 0; i < b->num_sequences; i++)
+      rewards[i] += overlong_penalty(alg_row_length(b->mask + (size_t)i * (size_t)t, t), l_max,
+                                     l_cache);
+  e = group_normalized_advantages_from(fn, b, rewards, true, hp[HP_ADV_EPS], advantages);
   free(rewards);
   return e;
 }
 
-static rlax_error *dapo_compute_loss(rlax_algorithm *alg, const rlax_rollout_batch *b,
-                                     rlax_loss_result *result) {
-  static const char fn[] = "compute_loss";
-  if (!alg) return gp_error(RLAX_ERROR_INVALID_ARGUMENT, PLUGIN ": %s: algorithm is NULL", fn);
-  rlax_error *e = gp_check_loss_inputs(PLUGIN, fn, b, result, 0.0, false, NULL);
+static rlax_error *compute_loss(const double *hp, const rlax_rollout_batch *b,
+                                rlax_loss_result *result) {
+  rlax_error *e = alg_check_loss_inputs("compute_loss", b, result, 0.0, NULL, ALG_RESULT_LOGPROBS);
   if (e) return e;
   /* Token-level: every counted token of the batch weighs the same. */
-  gp_token_clipped_loss(b, result, alg->hp[HP_CLIP_LOW], alg->hp[HP_CLIP_HIGH], 0.0,
-                        gp_mask_total(b));
+  token_sum_clipped_loss(b, result, hp[HP_CLIP_LOW], hp[HP_CLIP_HIGH], 0.0, alg_mask_total(b));
   return NULL;
 }
 
 /* Dynamic sampling: keep[i] = 1 when row i's group has raw rewards that are not all equal
  * (with 0/1 correctness rewards: 0 < #correct < G); a group of one row carries no signal. */
-static rlax_error *dapo_select_sequences(rlax_algorithm *alg, const rlax_rollout_batch *b,
-                                         uint8_t *keep) {
+static rlax_error *select_sequences(const double *hp, const rlax_rollout_batch *b, uint8_t *keep) {
   static const char fn[] = "select_sequences";
-  if (!alg) return gp_error(RLAX_ERROR_INVALID_ARGUMENT, PLUGIN ": %s: algorithm is NULL", fn);
-  rlax_error *e = gp_check_batch(PLUGIN, fn, b, false, NULL);
-  if (!e) e = gp_require(PLUGIN, fn, b->group_ids, "group_ids");
-  if (!e) e = gp_require(PLUGIN, fn, b->rewards, "rewards");
-  if (!e && !keep) e = gp_error(RLAX_ERROR_INVALID_ARGUMENT, PLUGIN ": %s: keep (output) is NULL", fn);
-  if (!e) e = gp_check_rewards(PLUGIN, fn, b->rewards, b->num_sequences);
+  (void)hp;
+  rlax_error *e = alg_check_batch(fn, b, NULL);
+  if (!e) e = alg_require(fn, b->group_ids, "group_ids");
+  if (!e) e = alg_require(fn, b->rewards, "rewards");
+  if (!e && !keep)
+    e = alg_error(RLAX_ERROR_INVALID_ARGUMENT, ALG_NAME ": %s: keep (output) is NULL", fn);
+  if (!e) e = alg_check_rewards(fn, b->rewards, b->num_sequences);
   if (e) return e;
-  const int32_t n = b->num_sequences;
-  double *rewards = malloc((size_t)n * sizeof *rewards);
-  gp_group_stat *stats = malloc((size_t)n * sizeof *stats);
-  if (!rewards || !stats) {
-    free(rewards);
-    free(stats);
-    return gp_error(RLAX_ERROR_OUT_OF_MEMORY, PLUGIN ": %s: out of memory for %d rows", fn, (int)n);
-  }
-  for (int32_t i = 0; i < n; i++) rewards[i] = b->rewards[i];
-  e = gp_group_stats(PLUGIN, fn, n, b->group_ids, rewards, stats);
-  if (!e)
-    for (int32_t i = 0; i < n; i++) keep[i] = stats[i].size > 1 && stats[i].spread ? 1 : 0;
+  double *rewards;
+  group_stat *stats;
+  if (!(e = group_reward_stats(fn, b, &rewards, &stats)))
+    for (int32_t i = 0; i < b->num_sequences; i++)
+      keep[i] = stats[i].size > 1 && stats[i].spread ? 1 : 0;
   free(rewards);
   free(stats);
   return e;
 }
 
-static const rlax_algorithm_api dapo_api = {
-    .struct_size = sizeof(rlax_algorithm_api),
-    .abi_major = RLAX_ABI_MAJOR,
-    .abi_minor = RLAX_ABI_MINOR,
-    .error_code = gp_error_code,
-    .error_message = gp_error_message,
-    .error_destroy = gp_error_destroy,
-    .info = dapo_info,
-    .create = dapo_create,
-    .destroy = dapo_destroy,
-    .get_hyperparameters = dapo_get_hyperparameters,
-    .compute_advantages = dapo_compute_advantages,
-    .compute_loss = dapo_compute_loss,
-    .select_sequences = dapo_select_sequences,
-};
-
-static const rlax_manifest dapo_manifest = {
-    .struct_size = sizeof(rlax_manifest),
-    .abi_major = RLAX_ABI_MAJOR,
-    .abi_minor = RLAX_ABI_MINOR,
-    .name = PLUGIN,
-    .version = "0.1.0",
-    .description = "DAPO (Yu et al. 2025): clip-higher, token-level loss, overlong reward "
-                   "shaping, dynamic sampling; no KL",
-    .kinds = RLAX_KIND_ALGORITHM,
-};
-
-RLAX_EXPORT const rlax_manifest *rlax_plugin_manifest(void) { return &dapo_manifest; }
-
-RLAX_EXPORT const rlax_algorithm_api *rlax_get_algorithm_api(const rlax_host_services *services) {
-  if (!rlax_host_is_compatible(services, PLUGIN)) return NULL;
-  return &dapo_api;
-}
+ALG_DEFINE_PLUGIN_WITH_SELECT(
+    hyperparameters, ALG_SWITCH(HP_OVERLONG_SHAPING),
+    "DAPO (Yu et al. 2025): clip-higher, token-level loss, overlong reward "
+    "shaping, dynamic sampling; no KL",
+    compute_advantages, compute_loss, select_sequences,
+    .formula = "r'_i = r_i + R_len(|o_i|), R_len = 0 if |o| <= L_max - L_cache, "
+               "((L_max - L_cache) - |o|)/L_cache if <= L_max, -1 beyond; "
+               "A_i = (r'_i - mean_G r') / (std_G r' + eps); rho_t = exp(logp_t - logp_old_t); "
+               "L = (1/sum_i |o_i|) sum_i sum_t m_t [-min(rho_t A_i, clip(rho_t, 1-eps_low, "
+               "1+eps_high) A_i)]; keep groups whose raw rewards are not all equal",
+    .needs_reference_logprobs = false, /* DAPO has no KL term */
+    .needs_value_head = false, .min_group_size = 2)
