@@ -136,6 +136,7 @@ public final class RLRun {
     defer { try? metricsFile.close() }
 
     let rlStart = Date()
+    let peakBF16 = try trainerBackend.describe().peakFlopsBF16
     var issuedThrough = startStep - 1
     var waitTotal = 0.0, trainTotal = 0.0, samples = 0
     var trainIntervals: [(Date, Date)] = [], generation: [(Date, Double)] = []
@@ -176,6 +177,7 @@ public final class RLRun {
       generation += groups.map { ($0.started, $0.seconds) }
 
       let trainStart = Date()
+      let clockBefore = try trainerBackend.counters()
       let version = controller.version(step: step)
       if oldVersion != version {
         oldVersion = nil
@@ -190,6 +192,14 @@ public final class RLRun {
       let trainSeconds = Date().timeIntervalSince(trainStart)
       trainTotal += trainSeconds
       trainIntervals.append((trainStart, Date()))
+      let clockAfter = try trainerBackend.counters()
+      if let t1 = clockAfter.simulatedSeconds, let t0 = clockBefore.simulatedSeconds, t1 > t0 {
+        let d = { (a: Double?, b: Double?) in (a ?? 0) - (b ?? 0) }
+        metrics.simulated = .init(seconds: t1 - t0, compute: d(clockAfter.simulatedComputeSeconds, clockBefore.simulatedComputeSeconds),
+                                  memory: d(clockAfter.simulatedMemorySeconds, clockBefore.simulatedMemorySeconds),
+                                  collectives: d(clockAfter.simulatedCollectiveSeconds, clockBefore.simulatedCollectiveSeconds),
+                                  mfu: peakBF16 > 0 ? (clockAfter.flops - clockBefore.flops) / ((t1 - t0) * peakBF16) : 0)
+      }
       samples += groups.reduce(0) { $0 + $1.completions.count }
       metrics.version = version
       metrics.versionLag = step - version
@@ -312,7 +322,7 @@ public final class RLRun {
                        trainPassAt1: Double(rewards.filter { $0 >= 1 }.count) / Double(max(rewards.count, 1)),
                        loss: result.loss, gradNorm: report.gradNorm, maxRatioDeviation: ratio, samplerMismatch: mismatch,
                        keptGroups: groups.count, generatedGroups: groups.count, waitSeconds: 0, trainSeconds: 0,
-                       tokensPerSecond: 0, algorithm: result.metrics)
+                       tokensPerSecond: 0, algorithm: result.metrics, simulated: nil)
   }
 
   func saveCheckpoint(step: Int, model: DecoderModel, optimizer: AdamW, server: ParameterServer, controller: Controller,

@@ -22,12 +22,24 @@ public struct StepMetrics: Codable, Sendable {
   public var trainSeconds: Double
   public var tokensPerSecond: Double
   public var algorithm: [String: Double]
+  /// The trainer's simulated device time this step (backends with a clock), by bound, and
+  /// its FLOP utilisation of one chip's peak.
+  public var simulated: SimulatedStep?
+
+  public struct SimulatedStep: Codable, Sendable {
+    public var seconds: Double
+    public var compute: Double
+    public var memory: Double
+    public var collectives: Double
+    public var mfu: Double
+  }
 }
 
 extension StepMetrics {
   static func empty(step: Int) -> StepMetrics {
     StepMetrics(step: step, version: 0, versionLag: 0, rewardMean: 0, trainPassAt1: 0, loss: 0, gradNorm: 0, maxRatioDeviation: 0,
-                samplerMismatch: 0, keptGroups: 0, generatedGroups: 0, waitSeconds: 0, trainSeconds: 0, tokensPerSecond: 0, algorithm: [:])
+                samplerMismatch: 0, keptGroups: 0, generatedGroups: 0, waitSeconds: 0, trainSeconds: 0, tokensPerSecond: 0, algorithm: [:],
+                simulated: nil)
   }
 }
 

@@ -117,7 +117,14 @@ extension RuntimePropertyTests {
       options.backend = "tpu-sim"
       options.backendOptions = PluginOptions([("slice", "v5p-8")] + extra)
       options.quiet = true
-      return try RLRun(config: try config(["rl.steps=3", "rl.warmStartSteps=10"]), options: options).run()
+      let summary = try RLRun(config: try config(["rl.steps=3", "rl.warmStartSteps=10"]), options: options).run()
+      for m in try metrics(options.runDir) {
+        let sim = m["simulated"] as? [String: Double]
+        XCTAssertGreaterThan(sim?["seconds"] ?? 0, 0, "each step reports its simulated time")
+        XCTAssertGreaterThan(sim?["collectives"] ?? 0, 0, "the gradient all-reduce is costed every step")
+        XCTAssertLessThanOrEqual((sim?["compute"] ?? 0) + (sim?["memory"] ?? 0) + (sim?["collectives"] ?? 0), (sim?["seconds"] ?? 0) + 1e-12)
+      }
+      return summary
     }
     let calm = try tpuRun([], "tpu-calm")
     let stormy = try tpuRun([("preempt_prob", "0.01"), ("preempt_seed", "3")], "tpu-stormy")
