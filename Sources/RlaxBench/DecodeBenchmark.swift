@@ -36,13 +36,15 @@ public struct DecodeBenchmark {
   }
 
   public func run() throws -> Report {
-    // The machine may be shared: take the better of a peak measured before and after.
-    var peak = SgemmPeak.measure()
+    var (rows, peak) = try SgemmPeak.around { try measureRows() }
+    rows = rows.map { var r = $0; r.ratioToPeak = r.gflops / peak; return r }
+    return Report(backend: backend.name, sgemmPeakGflops: peak, rows: rows)
+  }
+
+  func measureRows() throws -> [Row] {
     var rows: [Row] = []
     for size in sizes {
-      guard let config = ModelSizes.named(size, vocabSize: 96) else {
-        throw PluginError.invalidCall(plugin: "bench", operation: "decode", reason: "unknown size '\(size)'; known: \(ModelSizes.all.joined(separator: ", "))")
-      }
+      let config = try ModelSizes.config(size, operation: "decode")
       let model = try DecoderModel(config: config, backend: backend)
       try model.initialize(seed: 1)
       var sampling = SamplerConfig()
@@ -63,15 +65,10 @@ public struct DecodeBenchmark {
                                             + Double(newTokens) * config.forwardFlopsPerToken(context: promptLength + newTokens / 2))
         let gflops = flopsPerCall * Double(calls) / elapsed / 1e9
         rows.append(Row(size: size, batch: batch, promptLength: promptLength, newTokens: newTokens,
-                        tokensPerSecond: tokensPerSecond, gflops: gflops, ratioToPeak: gflops / peak))
+                        tokensPerSecond: tokensPerSecond, gflops: gflops, ratioToPeak: 0))
       }
     }
-    let after = SgemmPeak.measure()
-    if after > peak {
-      rows = rows.map { var r = $0; r.ratioToPeak = r.gflops / after; return r }
-      peak = after
-    }
-    return Report(backend: backend.name, sgemmPeakGflops: peak, rows: rows)
+    return rows
   }
 }
 

@@ -1,4 +1,5 @@
 import RlaxModel
+import RlaxPlugins
 
 /// The model sizes the training and decoding benchmarks run: the default and two larger ones.
 public enum ModelSizes {
@@ -29,4 +30,12 @@ public enum ModelSizes {
   }
 
   public static let all = ["default", "medium", "large"]
+
+  /// `named`, or an error listing the known sizes.
+  static func config(_ name: String, operation: String) throws -> DecoderConfig {
+    guard let c = named(name, vocabSize: 96) else {
+      throw PluginError.invalidCall(plugin: "bench", operation: operation, reason: "unknown size '\(name)'; known: \(all.joined(separator: ", "))")
+    }
+    return c
+  }
 }

@@ -21,4 +21,12 @@ public enum SgemmPeak {
     } while Date() < deadline
     return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
   }
+
+  /// Runs `body` between two peak measurements and returns its result with the better peak:
+  /// on a shared machine the peak moves, and the ratio should not flatter a slow moment.
+  public static func around<T>(_ body: () throws -> T) rethrows -> (result: T, peak: Double) {
+    let before = measure()
+    let result = try body()
+    return (result, max(before, measure()))
+  }
 }

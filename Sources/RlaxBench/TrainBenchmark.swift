@@ -34,13 +34,15 @@ public struct TrainBenchmark {
   }
 
   public func run() throws -> Report {
-    // The machine may be shared: take the better of a peak measured before and after.
-    var peak = SgemmPeak.measure()
+    var (rows, peak) = try SgemmPeak.around { try measureRows() }
+    rows = rows.map { var r = $0; r.ratioToPeak = r.gflops / peak; return r }
+    return Report(backend: backend.name, sgemmPeakGflops: peak, rows: rows)
+  }
+
+  func measureRows() throws -> [Row] {
     var rows: [Row] = []
     for size in sizes {
-      guard let config = ModelSizes.named(size, vocabSize: 96) else {
-        throw PluginError.invalidCall(plugin: "bench", operation: "train", reason: "unknown size '\(size)'; known: \(ModelSizes.all.joined(separator: ", "))")
-      }
+      let config = try ModelSizes.config(size, operation: "train")
       let model = try DecoderModel(config: config, backend: backend)
       try model.initialize(seed: 1)
       let optimizer = try AdamW(config: AdamWConfig(), params: model.params)
@@ -65,14 +67,9 @@ public struct TrainBenchmark {
       let tokensPerSecond = Double(steps * n) / elapsed
       let gflops = 3 * config.forwardFlopsPerToken(context: (length + 1) / 2) * tokensPerSecond / 1e9
       rows.append(Row(size: size, parameters: model.params.parameterCount, batch: batch, length: length,
-                      tokensPerSecond: tokensPerSecond, gflops: gflops, ratioToPeak: gflops / peak))
+                      tokensPerSecond: tokensPerSecond, gflops: gflops, ratioToPeak: 0))
     }
-    let after = SgemmPeak.measure()
-    if after > peak {
-      rows = rows.map { var r = $0; r.ratioToPeak = r.gflops / after; return r }
-      peak = after
-    }
-    return Report(backend: backend.name, sgemmPeakGflops: peak, rows: rows)
+    return rows
   }
 }
 
