@@ -80,3 +80,39 @@ extension CLITests {
     XCTAssertTrue(output.contains("1 passed, 1 failed"), output)
   }
 }
+
+extension CLITests {
+  func testBenchTrainAndDecodeReportRatiosToTheSgemmPeak() throws {
+    for args in [["bench", "train", "--sizes", "default", "--seconds", "0.2", "--batch", "2", "--length", "8", "--json"],
+                 ["bench", "decode", "--sizes", "default", "--batches", "2", "--prompt", "4", "--new-tokens", "4", "--seconds", "0.2", "--json"]] {
+      let (status, output) = try TestSupport.run(rlax, args)
+      XCTAssertEqual(status, 0, output)
+      let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+      let row = (json?["rows"] as? [[String: Any]])?.first
+      XCTAssertGreaterThan(json?["sgemmPeakGflops"] as? Double ?? 0, 0)
+      XCTAssertGreaterThan(row?["tokensPerSecond"] as? Double ?? 0, 0)
+      let ratio = row?["ratioToPeak"] as? Double ?? 0
+      XCTAssertEqual(ratio, (row?["gflops"] as? Double ?? 0) / (json?["sgemmPeakGflops"] as? Double ?? 1), accuracy: 1e-9)
+    }
+  }
+
+  func testSimulateProjectsAnRLStepAndRefusesBadSlices() throws {
+    let (status, output) = try run("simulate", "--json")
+    XCTAssertEqual(status, 0, output)
+    let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+    XCTAssertEqual((json?["scaling"] as? [Any])?.count, 4)
+    let bad = try run("simulate", "--set", "inferenceSlice=v5p-7")
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.output.contains("v5p-7"), bad.output)
+  }
+
+  func testConfigShowPrintsEditableFlatLines() throws {
+    let (status, output) = try run("config", "show", "--set", "model.numLayers=2", "--replace", "RoPE=LearnedPositions")
+    XCTAssertEqual(status, 0, output)
+    XCTAssertTrue(output.contains("model.numLayers = 2\n"), output)
+    XCTAssertTrue(output.contains("model.positionEncoding.type = \"LearnedPositions\""), output)
+    let bad = try run("config", "show", "--set", "model.numLayer=2")
+    XCTAssertNotEqual(bad.status, 0)
+    XCTAssertTrue(bad.output.contains("no field model.numLayer"), bad.output)
+  }
+}
