@@ -32,12 +32,15 @@ public struct ArithmeticTask: VerifiableTask {
   public let operations: [Operation]
   /// Whether `a-b` may have `b > a` (and so a negative answer).
   public let allowNegative: Bool
+  /// Whether the answer is written least-significant digit first (`12+345=` -> `753`), the
+  /// order in which a left-to-right model can compute carries; scored by exact match.
+  public let reverseAnswer: Bool
 
   /// Creates the task.
   /// - Throws: ``TaskConfigurationError/invalidOption(task:option:value:reason:)`` when the
   ///   digit range is empty or out of `1...maxSupportedDigits`, or `operations` is empty.
   public init(minDigits: Int = 1, maxDigits: Int = 3, operations: Set<Operation> = [.add],
-              allowNegative: Bool = false) throws {
+              allowNegative: Bool = false, reverseAnswer: Bool = false) throws {
     let limit = Self.maxSupportedDigits
     guard (1...limit).contains(minDigits) else {
       throw TaskConfigurationError.invalidOption(task: "arithmetic", option: "minDigits", value: String(minDigits),
@@ -55,6 +58,7 @@ public struct ArithmeticTask: VerifiableTask {
     self.maxDigits = maxDigits
     self.operations = Operation.allCases.filter(operations.contains)
     self.allowNegative = allowNegative
+    self.reverseAnswer = reverseAnswer
   }
 
   /// Deterministic in `seed`; problems carry verifier `"arithmetic"` and `metadata["op"]`.
@@ -69,6 +73,11 @@ public struct ArithmeticTask: VerifiableTask {
       case .add: result = a + b
       case .subtract: result = a - b
       case .multiply: result = a * b
+      }
+      if reverseAnswer {
+        let digits = String(String(abs(result)).reversed())
+        return Problem(prompt: "\(a)\(operation.rawValue)\(b)=", answer: result < 0 ? "-" + digits : digits,
+                       verifier: Verifier.exact.name, metadata: ["op": operation.rawValue, "order": "reversed"])
       }
       return Problem(prompt: "\(a)\(operation.rawValue)\(b)=", answer: String(result),
                      verifier: Verifier.arithmetic.name, metadata: ["op": operation.rawValue])

@@ -31,6 +31,7 @@ public enum TaskRegistry {
         Option(name: "maxDigits", summary: "most digits per operand (minDigits...\(ArithmeticTask.maxSupportedDigits))", defaultValue: "3"),
         Option(name: "ops", summary: "operations to use, any of + - * (e.g. +-)", defaultValue: "+"),
         Option(name: "allowNegative", summary: "whether a-b may be negative (true/false)", defaultValue: "false"),
+        Option(name: "reverseAnswer", summary: "write answers least-significant digit first (true/false)", defaultValue: "false"),
       ]
     case "countdown":
       let counts = CountdownTask.supportedCounts
@@ -64,7 +65,8 @@ public enum TaskRegistry {
         minDigits: values.int("minDigits", default: 1),
         maxDigits: values.int("maxDigits", default: 3),
         operations: values.operations("ops", default: [.add]),
-        allowNegative: values.bool("allowNegative", default: false))
+        allowNegative: values.bool("allowNegative", default: false),
+        reverseAnswer: values.bool("reverseAnswer", default: false))
     case "countdown":
       return try CountdownTask(
         count: values.int("count", default: 4),
