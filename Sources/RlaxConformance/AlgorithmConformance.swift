@@ -81,9 +81,9 @@ struct AlgorithmConformance {
       var batch = makeBatch()
       batch.advantages = try algo.computeAdvantages(batch)
       let result = try algo.computeLoss(batch)
-      try checkGradient(algo, batch, analytic: result.dlossDlogprobs, field: \.logprobsOptional, label: "logprobs")
+      try checkGradient(algo, batch, analytic: result.dlossDlogprobs, input: .logprobs)
       if info.needsValueHead, let dv = result.dlossDvalues {
-        try checkGradient(algo, batch, analytic: dv, field: \.values, label: "values")
+        try checkGradient(algo, batch, analytic: dv, input: .values)
       }
       return .passed
     }
@@ -115,17 +115,20 @@ struct AlgorithmConformance {
 
   /// Central differences; at a kink (a clip boundary) the analytic value may be any
   /// subgradient, so it must lie between the two one-sided slopes (with a tolerance).
-  func checkGradient(_ algo: Algorithm, _ batch: RolloutBatch, analytic: [Float],
-                     field: WritableKeyPath<RolloutBatch, [Float]?>, label: String) throws {
+  /// The batch input a gradient is taken with respect to.
+  enum Input: String { case logprobs, values }
+
+  func checkGradient(_ algo: Algorithm, _ batch: RolloutBatch, analytic: [Float], input: Input) throws {
+    let label = input.rawValue
     let step: Float = 1e-3
     let scale = max(analytic.map { abs(Double($0)) }.max() ?? 0, 1e-6)
     let tol = 2e-3 * scale + 1e-7
     for i in 0..<analytic.count where batch.mask[i] != 0 {
       func loss(_ delta: Float) throws -> (Double, Float) {
         var b = batch
-        let x = b[keyPath: field]![i]
+        let x = input == .logprobs ? b.logprobs[i] : b.values![i]
         let moved = x + delta
-        b[keyPath: field]![i] = moved
+        if input == .logprobs { b.logprobs[i] = moved } else { b.values![i] = moved }
         return (try algo.computeLoss(b).loss, moved - x)
       }
       let (up, hUp) = try loss(step), (down, hDown) = try loss(-step), (mid, _) = try loss(0)
@@ -136,12 +139,5 @@ struct AlgorithmConformance {
       let err = (g >= lo && g <= hi) ? 0 : abs(g - central)
       try expect(err <= tol, "d loss / d \(label)[\(i)]: analytic \(g), finite difference \(central) (one-sided \(forward), \(backward))")
     }
-  }
-}
-
-extension RolloutBatch {
-  var logprobsOptional: [Float]? {
-    get { logprobs }
-    set { logprobs = newValue ?? logprobs }
   }
 }

@@ -9,20 +9,37 @@ import XCTest
 /// the repository (here rloo's source under a new name, in its own directory beside the shared
 /// headers) builds with plain cc, passes the conformance suite and trains, chosen by path.
 final class NewAlgorithmTests: XCTestCase {
-  func testAnAlgorithmBuiltOutsideTheTreeVerifiesAndTrains() throws {
-    let root = try TestSupport.temporaryDirectory("new-algorithm")
-    let dir = root.appendingPathComponent("algorithms/my-rloo")
+  /// Builds `Plugins/algorithms/BASE/FILE` with `edits` applied, as plugin `name`, in its own
+  /// directory outside the tree beside a link to the shared headers; returns the .so path.
+  func buildOutsideTheTree(base: String, file: String, name: String, edits: [(String, String)] = []) throws -> (path: String, root: URL) {
+    let root = try TestSupport.temporaryDirectory(name)
+    let dir = root.appendingPathComponent("algorithms/\(name)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     try FileManager.default.createSymbolicLink(at: root.appendingPathComponent("algorithms/shared"),
                                                withDestinationURL: TestSupport.repoRoot.appendingPathComponent("Plugins/algorithms/shared"))
-    let source = try String(contentsOf: TestSupport.repoRoot.appendingPathComponent("Plugins/algorithms/rloo/rloo.c"), encoding: .utf8)
-    let renamed = source.replacingOccurrences(of: "#define ALG_NAME \"rloo\"", with: "#define ALG_NAME \"my-rloo\"")
-    XCTAssertNotEqual(renamed, source, "rloo.c no longer defines ALG_NAME \"rloo\": update this test")
-    try renamed.write(to: dir.appendingPathComponent("my_rloo.c"), atomically: true, encoding: .utf8)
-    let plugin = root.appendingPathComponent("my-rloo.so").path
+    var source = try String(contentsOf: TestSupport.repoRoot.appendingPathComponent("Plugins/algorithms/\(base)/\(file)"), encoding: .utf8)
+    for (from, to) in [("#define ALG_NAME \"\(base)\"", "#define ALG_NAME \"\(name)\"")] + edits {
+      XCTAssertTrue(source.contains(from), "\(file) no longer contains '\(from)': update this test")
+      source = source.replacingOccurrences(of: from, with: to)
+    }
+    try source.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    let plugin = root.appendingPathComponent("\(name).so").path
     let cc = try TestSupport.run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-fvisibility=hidden", "-I\(TestSupport.repoRoot.path)/include",
-                                                  "-o", plugin, dir.appendingPathComponent("my_rloo.c").path, "-lm"])
+                                                  "-o", plugin, dir.appendingPathComponent(file).path, "-lm"])
     XCTAssertEqual(cc.status, 0, cc.output)
+    return (plugin, root)
+  }
+
+  func testTheSuiteCatchesAWrongGradient() throws {
+    // mdloo with the derivative of its KL term written as 1 - rho instead of 1 - 1/rho.
+    let (plugin, _) = try buildOutsideTheTree(base: "mdloo", file: "mdloo.c", name: "bad-mdloo",
+                                              edits: [("eta * (1.0 - 1.0 / rho)", "eta * (1.0 - rho)")])
+    let report = ConformanceSuite.verify(path: plugin)
+    XCTAssertTrue(report.failures.contains { $0.name.contains("finite differences") }, "\(report.results)")
+  }
+
+  func testAnAlgorithmBuiltOutsideTheTreeVerifiesAndTrains() throws {
+    let (plugin, root) = try buildOutsideTheTree(base: "rloo", file: "rloo.c", name: "my-rloo")
 
     let report = ConformanceSuite.verify(path: plugin)
     XCTAssertTrue(report.passed, "\(report.failures)")
