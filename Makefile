@@ -13,9 +13,10 @@ BIN := $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 PLUGIN_DIR := $(BIN)/plugins
 
 CFLAGS_PLUGIN := -std=c11 -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration -Iinclude -D_GNU_SOURCE
-LDFLAGS_PLUGIN := -shared -lm -lpthread
+LDFLAGS_PLUGIN := -shared -lm -lpthread -ldl
+# cpu-blas compiles against OpenBLAS's header but loads the library at run time
+# (Backends/cpu-blas/openblas.c says why).
 OPENBLAS_CFLAGS := $(shell pkg-config --cflags openblas)
-OPENBLAS_LIBS := $(shell pkg-config --libs openblas)
 
 # name -> source directory. Every directory under Backends/, Plugins/algorithms/ and
 # Plugins/weight-stores/ with a .c file is a plugin named after it: adding one is adding a
@@ -39,8 +40,7 @@ define plugin_rule
 $(PLUGIN_DIR)/$(call plugin_name,$(1)).so: $(wildcard $(call plugin_dir,$(1))/*.c $(call plugin_dir,$(1))/*.h) $(wildcard include/rlax/*.h Plugins/shared/*.h Plugins/algorithms/shared/*.h)
 	@mkdir -p $(PLUGIN_DIR)
 	$(CC) $(CFLAGS_PLUGIN) $(if $(filter cpu-blas,$(call plugin_name,$(1))),$(OPENBLAS_CFLAGS)) \
-	  -o $$@ $(wildcard $(call plugin_dir,$(1))/*.c) $(LDFLAGS_PLUGIN) \
-	  $(if $(filter cpu-blas,$(call plugin_name,$(1))),$(OPENBLAS_LIBS))
+	  -o $$@ $(wildcard $(call plugin_dir,$(1))/*.c) $(LDFLAGS_PLUGIN)
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 

@@ -18,8 +18,6 @@ let package = Package(
   ],
   targets: [
     .systemLibrary(name: "CRlax", path: "Sources/CRlax"),
-    .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
-                   providers: [.apt(["libopenblas-dev"])]),
     .target(name: "RlaxPlugins", dependencies: ["CRlax"]),
     .target(name: "RlaxConformance", dependencies: ["RlaxPlugins", "CRlax"]),
     .target(name: "RlaxConfig"),
@@ -34,7 +32,7 @@ let package = Package(
     .target(name: "RlaxRuntime", dependencies: [
       "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", .product(name: "Crypto", package: "swift-crypto"),
     ]),
-    .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel", "COpenBLAS"]),
+    .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel"]),
     .executableTarget(
       name: "rlax",
       dependencies: [

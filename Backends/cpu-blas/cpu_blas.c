@@ -1,7 +1,7 @@
 /* cpu-blas: the fp32 CPU backend on OpenBLAS — entry points, lifetime, buffers, counters. */
 #include "cpu_blas.h"
+#include "openblas.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -46,15 +46,15 @@ static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
   return true;
 }
 
-/* "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64, 4 threads". OpenBLAS's thread
- * count is process-wide, so it is read again at every describe. */
+/* "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Cooperlake MAX_THREADS=64, 4 threads (kernels chosen by
+ * ...)". OpenBLAS's thread count is process-wide, so it is read again at every describe. */
 static void format_name(rlax_backend *be) {
-  be->threads = openblas_get_num_threads();
-  const char *config = openblas_get_config();
+  be->threads = cb_openblas.get_num_threads();
+  const char *config = cb_openblas.get_config();
   if (!config) config = "OpenBLAS";
-  snprintf(be->name, sizeof be->name, "%s%s, %d thread%s",
+  snprintf(be->name, sizeof be->name, "%s%s, %d thread%s (%s)",
            strncmp(config, "OpenBLAS", 8) == 0 ? "" : "OpenBLAS ", config, be->threads,
-           be->threads == 1 ? "" : "s");
+           be->threads == 1 ? "" : "s", cb_openblas_chosen_by());
 }
 
 static rlax_error *cb_create(const rlax_backend_create_args *args, rlax_backend **out) {
@@ -91,9 +91,11 @@ static rlax_error *cb_create(const rlax_backend_create_args *args, rlax_backend 
       }
     }
   }
+  const char *blas_error = cb_openblas_load();
+  if (blas_error) return cb_err(RLAX_ERROR_UNAVAILABLE, "cpu-blas: %s", blas_error);
   rlax_backend *be = (rlax_backend *)calloc(1, sizeof *be);
   if (!be) return cb_error(RLAX_ERROR_OUT_OF_MEMORY, "create: out of memory");
-  if (threads) openblas_set_num_threads((int)threads); /* process-wide in OpenBLAS */
+  if (threads) cb_openblas.set_num_threads((int)threads); /* process-wide in OpenBLAS */
   be->memory_limit = limit;
   format_name(be);
   *out = be;

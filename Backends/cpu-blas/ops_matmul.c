@@ -2,7 +2,7 @@
 #include "gemm.h"
 #include "tensor_view.h"
 
-#include <cblas.h>
+#include "openblas.h"
 #include <inttypes.h>
 #include <limits.h>
 #include <string.h>
@@ -76,7 +76,7 @@ void cb_gemm(int64_t M, int64_t N, int64_t K, float alpha, cb_mat A, cb_mat B, f
       for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  cblas_sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans,
+  cb_openblas.sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans,
               B.trans ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, alpha, A.p,
               (blasint)A.ld, B.p, (blasint)B.ld, beta, C, (blasint)(ldc > 1 ? ldc : 1));
 }

@@ -19,6 +19,8 @@ public struct DecodeBenchmark {
   public struct Report: Codable, Sendable {
     public var backend: String
     public var sgemmPeakGflops: Double
+    /// OpenBLAS's kernel family behind the peak, e.g. "Cooperlake".
+    public var sgemmKernels: String
     public var rows: [Row]
   }
 
@@ -36,9 +38,9 @@ public struct DecodeBenchmark {
   }
 
   public func run() throws -> Report {
-    var (rows, peak) = try SgemmPeak.around { try measureRows() }
+    var (rows, peak, kernels) = try SgemmPeak.around { try measureRows() }
     rows = rows.map { var r = $0; r.ratioToPeak = r.gflops / peak; return r }
-    return Report(backend: backend.name, sgemmPeakGflops: peak, rows: rows)
+    return Report(backend: backend.name, sgemmPeakGflops: peak, sgemmKernels: kernels, rows: rows)
   }
 
   func measureRows() throws -> [Row] {
@@ -74,7 +76,7 @@ public struct DecodeBenchmark {
 
 extension DecodeBenchmark.Report {
   public var text: String {
-    var lines = [String(format: "rlax bench decode: backend %@, cblas_sgemm peak (1024^3, this run) %.1f GFLOP/s", backend, sgemmPeakGflops),
+    var lines = [String(format: "rlax bench decode: backend %@, cblas_sgemm peak (1024^3, this run, OpenBLAS %@ kernels) %.1f GFLOP/s", backend, sgemmKernels, sgemmPeakGflops),
                  "size     batch  prompt+new   tokens/s   GFLOP/s  of peak"]
     for r in rows {
       lines.append(String(format: "%-8@ %5d  %4d+%-4d %10.0f %9.2f %7.1f%%", r.size as NSString, r.batch, r.promptLength, r.newTokens,

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 import RlaxPlugins
 
@@ -24,6 +23,8 @@ public struct MatmulBenchmark {
     public var tinyMatmulCallNanoseconds: Double
     /// The same 1x1x1 sgemm called directly, for comparison.
     public var directTinySgemmNanoseconds: Double
+    /// OpenBLAS's kernel family behind the direct calls, e.g. "Cooperlake".
+    public var directKernels: String
   }
 
   public var backend: Backend
@@ -73,6 +74,7 @@ public struct MatmulBenchmark {
   static let callBatch = 10_000
 
   public func run() throws -> Report {
+    let direct = try DirectSgemm.load()
     var rows: [Row] = []
     for n in sizes {
       var rng = SystemRandomNumberGenerator()
@@ -94,7 +96,7 @@ public struct MatmulBenchmark {
         }
         let runDirect = {
           flops / timePerCall {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+            direct.multiply(a, b, into: &c, m: n, n: n, k: n)
           } / 1e9
         }
         let (abi, direct): (Double, Double)
@@ -116,10 +118,11 @@ public struct MatmulBenchmark {
     let tiny = try timePerCall { for _ in 0..<Self.callBatch { try backend.matmul(oneByOne, oneByOne, into: out) } } / Double(Self.callBatch)
     var x: Float = 2, y: Float = 0
     let directTiny = timePerCall {
-      for _ in 0..<Self.callBatch { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, 1, 1, 1, &x, 1, &x, 1, 0, &y, 1) }
+      for _ in 0..<Self.callBatch { direct.multiply(&x, &x, into: &y, m: 1, n: 1, k: 1) }
     } / Double(Self.callBatch)
     return Report(backend: backend.name, device: try backend.describe().name, rows: rows,
-                  fillCallNanoseconds: fill * 1e9, tinyMatmulCallNanoseconds: tiny * 1e9, directTinySgemmNanoseconds: directTiny * 1e9)
+                  fillCallNanoseconds: fill * 1e9, tinyMatmulCallNanoseconds: tiny * 1e9, directTinySgemmNanoseconds: directTiny * 1e9,
+                  directKernels: direct.kernels)
   }
 }
 
@@ -127,7 +130,7 @@ extension MatmulBenchmark.Report {
   /// A table for people.
   public var text: String {
     var lines = ["rlax bench matmul: backend \(backend) (\(device)), fp32, square N x N x N",
-                 "medians over rounds of back-to-back ABI and direct measurements; ratio = median of per-round ABI/direct (min-max)",
+                 "direct = cblas_sgemm of the same OpenBLAS (\(directKernels) kernels); medians over rounds of back-to-back ABI and direct measurements; ratio = median of per-round ABI/direct (min-max)",
                  "       N    ABI GFLOP/s  cblas_sgemm GFLOP/s    ratio   (range)"]
     for r in rows {
       lines.append(String(format: "%8d %14.2f %20.2f %7.1f%%   (%.0f-%.0f%%)", r.size, r.abiGflops, r.directGflops, r.ratio * 100,

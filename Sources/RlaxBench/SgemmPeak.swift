@@ -1,16 +1,15 @@
-import COpenBLAS
 import Foundation
 
 /// The machine's measured fp32 matmul peak: direct `cblas_sgemm` on square matrices, best of a
 /// few timed runs. Model benchmarks report their achieved GFLOP/s as a ratio to it, measured
 /// in the same run.
 public enum SgemmPeak {
-  public static func measure(size n: Int = 1024, seconds: Double = 1.0) -> Double {
+  public static func measure(_ direct: DirectSgemm, size n: Int = 1024, seconds: Double = 1.0) -> Double {
     var rng = SystemRandomNumberGenerator()
     let a = (0..<(n * n)).map { _ in Float.random(in: -1...1, using: &rng) }
     let b = (0..<(n * n)).map { _ in Float.random(in: -1...1, using: &rng) }
     var c = [Float](repeating: 0, count: n * n)
-    let run = { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n)) }
+    let run = { direct.multiply(a, b, into: &c, m: n, n: n, k: n) }
     run()
     var best = Double.infinity
     let deadline = Date().addingTimeInterval(seconds)
@@ -22,11 +21,13 @@ public enum SgemmPeak {
     return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
   }
 
-  /// Runs `body` between two peak measurements and returns its result with the better peak:
-  /// on a shared machine the peak moves, and the ratio should not flatter a slow moment.
-  public static func around<T>(_ body: () throws -> T) rethrows -> (result: T, peak: Double) {
-    let before = measure()
+  /// Runs `body` between two peak measurements and returns its result with the better peak
+  /// and OpenBLAS's kernel family: on a shared machine the peak moves, and the ratio should not
+  /// flatter a slow moment.
+  public static func around<T>(_ body: () throws -> T) throws -> (result: T, peak: Double, kernels: String) {
+    let direct = try DirectSgemm.load()
+    let before = measure(direct)
     let result = try body()
-    return (result, max(before, measure()))
+    return (result, max(before, measure(direct)), direct.kernels)
   }
 }

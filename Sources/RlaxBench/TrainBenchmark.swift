@@ -20,6 +20,8 @@ public struct TrainBenchmark {
   public struct Report: Codable, Sendable {
     public var backend: String
     public var sgemmPeakGflops: Double
+    /// OpenBLAS's kernel family behind the peak, e.g. "Cooperlake".
+    public var sgemmKernels: String
     public var rows: [Row]
   }
 
@@ -34,9 +36,9 @@ public struct TrainBenchmark {
   }
 
   public func run() throws -> Report {
-    var (rows, peak) = try SgemmPeak.around { try measureRows() }
+    var (rows, peak, kernels) = try SgemmPeak.around { try measureRows() }
     rows = rows.map { var r = $0; r.ratioToPeak = r.gflops / peak; return r }
-    return Report(backend: backend.name, sgemmPeakGflops: peak, rows: rows)
+    return Report(backend: backend.name, sgemmPeakGflops: peak, sgemmKernels: kernels, rows: rows)
   }
 
   func measureRows() throws -> [Row] {
@@ -75,7 +77,7 @@ public struct TrainBenchmark {
 
 extension TrainBenchmark.Report {
   public var text: String {
-    var lines = [String(format: "rlax bench train: backend %@, cblas_sgemm peak (1024^3, this run) %.1f GFLOP/s", backend, sgemmPeakGflops),
+    var lines = [String(format: "rlax bench train: backend %@, cblas_sgemm peak (1024^3, this run, OpenBLAS %@ kernels) %.1f GFLOP/s", backend, sgemmKernels, sgemmPeakGflops),
                  "size      parameters  batch x len   tokens/s   GFLOP/s  of peak"]
     for r in rows {
       lines.append(String(format: "%-8@ %11d  %5d x %-4d %10.0f %9.2f %7.1f%%", r.size as NSString, r.parameters, r.batch, r.length,

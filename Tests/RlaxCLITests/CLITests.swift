@@ -43,6 +43,32 @@ final class CLITests: XCTestCase {
     XCTAssertTrue(bad.output.contains("FAIL") && bad.output.contains("not a loadable shared object"), bad.output)
   }
 
+  /// cpu-blas picks OpenBLAS's kernels from the CPU's features (OpenBLAS falls back to generic
+  /// SSE3 kernels on CPUs it does not know); the expectation here is read from /proc/cpuinfo.
+  func testCPUBlasChoosesOpenBLASKernelsFromCPUFeaturesAndHonoursOPENBLAS_CORETYPE() throws {
+    let forced = try run("plugins", "info", "cpu-blas", environment: ["OPENBLAS_CORETYPE": "Prescott"])
+    XCTAssertEqual(forced.status, 0, forced.output)
+    XCTAssertTrue(forced.output.contains(" Prescott ") && forced.output.contains("kernels from OPENBLAS_CORETYPE"), forced.output)
+    guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+          let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+      throw XCTSkip("needs Linux /proc/cpuinfo and OPENBLAS_CORETYPE unset")
+    }
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    let expected: String?
+    if flags.contains("avx512_bf16") { expected = "Cooperlake" }
+    else if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { expected = "SkylakeX" }
+    else if flags.isSuperset(of: ["avx2", "fma"]) { expected = "Haswell" }
+    else { expected = nil }
+    let auto = try run("plugins", "info", "cpu-blas")
+    XCTAssertEqual(auto.status, 0, auto.output)
+    if let expected {
+      XCTAssertTrue(auto.output.contains(" \(expected) ") && auto.output.contains("kernels chosen by cpu-blas from CPU features"), auto.output)
+    } else {
+      XCTAssertTrue(auto.output.contains("kernels chosen by OpenBLAS"), auto.output)
+    }
+  }
+
   func testGPUStubFailsWithOneReadableLine() throws {
     let (status, output) = try run("bench", "matmul", "--backend", "gpu-stub", "--sizes", "8")
     XCTAssertNotEqual(status, 0)
