@@ -179,14 +179,19 @@ public final class RLRun {
       let trainStart = Date()
       let clockBefore = try trainerBackend.counters()
       let version = controller.version(step: step)
-      if oldVersion != version {
+      // Version v is the weights after v updates: when the rollouts' version is the step, the
+      // policy that made them is the trainer's own model, and its forward pass is the old-policy
+      // pass (same weights, same batch, bit-identical), so it is not run twice.
+      let onPolicy = version == step
+      if !onPolicy && oldVersion != version {
         oldVersion = nil
         try recovery.retrying { try server.load(version: version, into: old) }
         oldVersion = version
       }
       // Dynamic sampling can leave no group with signal: the step then changes nothing.
       var metrics = groups.isEmpty ? StepMetrics.empty(step: step) : try recovery.run(model, optimizer) {
-        try trainStep(step: step, groups: groups, model: model, old: old, reference: reference, optimizer: optimizer, algorithm: algorithm)
+        try trainStep(step: step, groups: groups, model: model, old: onPolicy ? nil : old, reference: reference,
+                      optimizer: optimizer, algorithm: algorithm)
       }
       if (step + 1) % rl.pushEvery == 0 { try recovery.retrying { try server.publish(version: step + 1, from: model) } }
       let trainSeconds = Date().timeIntervalSince(trainStart)
@@ -289,16 +294,23 @@ public final class RLRun {
     }
   }
 
-  func trainStep(step: Int, groups: [GroupRollout], model: DecoderModel, old: DecoderModel, reference: DecoderModel,
+  /// One update on `groups`. `old` is the policy that generated them, nil when it is `model`
+  /// itself (on-policy).
+  func trainStep(step: Int, groups: [GroupRollout], model: DecoderModel, old: DecoderModel?, reference: DecoderModel,
                  optimizer: AdamW, algorithm: Algorithm) throws -> StepMetrics {
     let batch = StepBatch(groups: groups, padToken: 0)
     let pass = try model.forward(batch.tokens)
     let current = batch.responses(try model.logprobs(pass))
-    let oldPass = try old.forward(batch.tokens, saveForBackward: false)
-    let behavior = batch.responses(try old.logprobs(oldPass))
     let valueHead = algorithm.info.needsValueHead
     let values = valueHead ? batch.responses(try model.values(pass)) : nil
-    let oldValues = valueHead ? batch.responses(try old.values(oldPass)) : nil
+    let behavior: [Float], oldValues: [Float]?
+    if let old {
+      let oldPass = try old.forward(batch.tokens, saveForBackward: false)
+      behavior = batch.responses(try old.logprobs(oldPass))
+      oldValues = valueHead ? batch.responses(try old.values(oldPass)) : nil
+    } else {
+      (behavior, oldValues) = (current, values)
+    }
     let ref = algorithm.info.needsReferenceLogprobs
       ? batch.responses(try reference.logprobs(try reference.forward(batch.tokens, saveForBackward: false))) : nil
     let mask = batch.mask
