@@ -12,8 +12,11 @@ shift || true
 rlax=$(swift build -c release --show-bin-path)/rlax
 [ -x "$rlax" ] || make release
 mkdir -p "$runs"
+# The default run's warm start: rl.warmStartSteps SFT steps from the initialisation seed rl.seed.
 if [ ! -f "$runs/sft/state.json" ]; then
-  "$rlax" sft --out "$runs/sft" --set sft.steps=500 --seed 7 >&2
+  warm=$("$rlax" config show | sed -n 's/^rl.warmStartSteps = //p')
+  seed=$("$rlax" config show | sed -n 's/^rl.seed = //p')
+  "$rlax" sft --out "$runs/sft" --set sft.steps="$warm" --seed "$seed" >&2
 fi
 echo "| algorithm | pass@1 before | pass@1 after | pass@8 before | pass@8 after | RL seconds | weights sha256 (first 12) |"
 echo "|---|---:|---:|---:|---:|---:|---|"

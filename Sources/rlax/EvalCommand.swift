@@ -10,7 +10,7 @@ struct EvalCommand: ParsableCommand {
   @Option(help: "Checkpoint directory.") var checkpoint: String
   @Option(help: "Comma-separated k values, each <= --samples.") var k = "1,8"
   @Option(help: "Samples per problem (n).") var samples = 16
-  @Option(help: "Held-out problems.") var problems = 100
+  @Option(help: "Held-out problems.") var problems = 200
   @Flag(help: "Print JSON.") var json = false
   @Flag(help: "With --json, include every sample.") var details = false
 

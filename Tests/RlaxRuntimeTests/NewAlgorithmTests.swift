@@ -47,6 +47,7 @@ final class NewAlgorithmTests: XCTestCase {
 
     _ = try TestSupport.bundled("cpu-blas")
     let config = try RunConfigLoader.load(edits: [
+      "task.name=arithmetic", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
       "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
       "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
       "rl.warmStartSteps=5", "rl.steps=2", "rl.promptsPerStep=2", "rl.groupSize=4", "rl.sampler.maxNewTokens=4",

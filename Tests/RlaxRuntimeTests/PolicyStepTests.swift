@@ -12,6 +12,7 @@ import XCTest
 final class PolicyStepTests: XCTestCase {
   func testAStepRaisesTheLogprobOfRewardedSamples() throws {
     var config = try RunConfigLoader.load(edits: [
+      "task.name=arithmetic", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
       "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
       "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
       "rl.learningRate=0.001", "schedule.warmupSteps=0", "rl.algorithmOptions={\"kl_beta\":\"0\"}",

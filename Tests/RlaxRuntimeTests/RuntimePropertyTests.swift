@@ -10,6 +10,7 @@ import XCTest
 final class RuntimePropertyTests: XCTestCase {
   func config(_ extra: [String] = []) throws -> RunConfig {
     try RunConfigLoader.load(edits: [
+      "task.name=arithmetic", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
       "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
       "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
       "rl.warmStartSteps=30", "rl.steps=6", "rl.promptsPerStep=4", "rl.groupSize=4", "rl.sampler.maxNewTokens=4",

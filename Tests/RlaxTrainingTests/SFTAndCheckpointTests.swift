@@ -11,7 +11,7 @@ import XCTest
 final class SFTAndCheckpointTests: XCTestCase {
   func tinyConfig(steps: Int = 40) throws -> RunConfig {
     try RunConfigLoader.load(edits: [
-      "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=16", "model.layer.attention.numHeads=2",
+      "task.name=arithmetic", "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=16", "model.layer.attention.numHeads=2",
       "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
       "sft.batchSize=16", "sft.steps=\(steps)", "eval.sampler.maxNewTokens=4", "schedule.warmupSteps=5", "optimizer.learningRate=0.01",
       #"task.options={"minDigits":"1","maxDigits":"1","ops":"+"}"#,
