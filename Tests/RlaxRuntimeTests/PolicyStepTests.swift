@@ -51,4 +51,48 @@ final class PolicyStepTests: XCTestCase {
     XCTAssertGreaterThan(rewarded, 0, "rewarded samples became more likely")
     XCTAssertLessThan(unrewarded, 0, "unrewarded samples became less likely")
   }
+
+  /// At k = 0 the trainer skips the old-policy forward (the rollouts' weights are its own): the
+  /// step must be bit-identical to one that recomputes with an exact replica.
+  func testAnOnPolicyStepWithoutAReplicaEqualsOneWithAnExactReplica() throws {
+    var config = try RunConfigLoader.load(edits: [
+      "task.name=arithmetic", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
+      "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
+      "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
+      "rl.learningRate=0.001", "schedule.warmupSteps=0",
+    ])
+    config.rl.sampler.maxNewTokens = 4
+    let backend = try Backend(library: TestSupport.bundled("cpu-blas"))
+    func copy(of model: DecoderModel) throws -> DecoderModel {
+      let twin = try DecoderModel(config: config.model, backend: backend)
+      let flat = try backend.download(model.params.flat(model.params.values))
+      try flat.withUnsafeBytes { try twin.params.values.write($0) }
+      return twin
+    }
+    let model = try DecoderModel(config: config.model, backend: backend)
+    try model.initialize(seed: 9)
+    let twin = try copy(of: model), replica = try copy(of: model), reference = try copy(of: model)
+    let sampler = try Sampler(model: model, config: config.rl.sampler, stopToken: 2)
+    let controller = Controller(config: config.rl, task: try config.task.make())
+    var groups: [GroupRollout] = []
+    for index in 0..<3 {
+      let item = try controller.workItem(step: 0, index: index)
+      let completions = try sampler.generate(prompts: [[Int32]](repeating: item.promptTokens, count: item.seeds.count), seeds: item.seeds)
+      let rewards = completions.indices.map { $0 % 3 == 0 ? 1.0 : 0.0 }
+      groups.append(GroupRollout(item: item, version: 0, completions: completions.map(\.tokens), samplerLogprobs: completions.map(\.logprobs),
+                                 texts: [], rewards: rewards, worker: 0, started: Date(), seconds: 0))
+    }
+    let run = try RLRun(config: config, options: RLRun.Options(runDir: try TestSupport.temporaryDirectory("on-policy-step")))
+    let algorithm = try Algorithm("grpo")  // kl_beta 0.04: the reference pass runs too
+    let withReplica = try run.trainStep(step: 0, groups: groups, model: model, old: replica, reference: reference,
+                                        optimizer: try AdamW(config: config.optimizer, params: model.params), algorithm: algorithm)
+    let withoutReplica = try run.trainStep(step: 0, groups: groups, model: twin, old: nil, reference: reference,
+                                           optimizer: try AdamW(config: config.optimizer, params: twin.params), algorithm: algorithm)
+    XCTAssertEqual(withReplica.loss, withoutReplica.loss)
+    XCTAssertEqual(withReplica.maxRatioDeviation, 0, "the replica's log-probs equal the policy's exactly")
+    let a = try backend.download(model.params.flat(model.params.values))
+    let b = try backend.download(twin.params.flat(twin.params.values))
+    XCTAssertTrue(a == b, "bit-identical weights after the step")
+    XCTAssertFalse(a == (try backend.download(replica.params.flat(replica.params.values))), "the step changed the weights")
+  }
 }

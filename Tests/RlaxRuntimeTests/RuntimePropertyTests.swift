@@ -42,6 +42,9 @@ final class RuntimePropertyTests: XCTestCase {
     XCTAssertEqual(one.weightsSHA256.count, 64)
     for m in try metrics(threeDir) {
       XCTAssertEqual(m["maxRatioDeviation"] as? Double, 0, "k = 0: trainer-recomputed behaviour log-probs equal current ones exactly")
+      // The workers' own log-probs (KV-cache, token by token) agree with the trainer's full
+      // forward pass: the rollouts came from the trainer's weights of that step.
+      XCTAssertLessThan(m["samplerMismatch"] as? Double ?? 1, 1e-3)
       XCTAssertEqual(m["versionLag"] as? Int, 0)
     }
     XCTAssertEqual(three.accounting.issued, 6 * 4)
