@@ -49,8 +49,8 @@ static void load(void) {
   static const char *const names[] = {"libopenblas.so.0", "libopenblas.so"};
   const char *user = getenv("OPENBLAS_CORETYPE");
   const char *kernel = user ? NULL : kernel_for_this_cpu();
-  /* Already in the process (linked by the host, or loaded by another plugin): its kernels
-   * were chosen at that load and this choice cannot apply. */
+  /* Already in the process (linked by a host, or loaded by another plugin): its kernels were
+   * chosen at that load and this choice cannot apply. */
   void *lib = NULL;
   const char *name = NULL;
   for (size_t i = 0; i < sizeof names / sizeof names[0] && !lib; i++)
@@ -78,7 +78,6 @@ static void load(void) {
   }
   RESOLVE(sgemm, "cblas_sgemm");
   RESOLVE(get_config, "openblas_get_config");
-  RESOLVE(get_corename, "openblas_get_corename");
   RESOLVE(get_num_threads, "openblas_get_num_threads");
   RESOLVE(set_num_threads, "openblas_set_num_threads");
 }

@@ -7,7 +7,6 @@
 typedef struct cb_openblas_api {
   __typeof__(cblas_sgemm) *sgemm;
   char *(*get_config)(void);
-  char *(*get_corename)(void);
   int (*get_num_threads)(void);
   void (*set_num_threads)(int);
 } cb_openblas_api;

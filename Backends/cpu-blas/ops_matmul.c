@@ -77,8 +77,8 @@ void cb_gemm(int64_t M, int64_t N, int64_t K, float alpha, cb_mat A, cb_mat B, f
     return;
   }
   cb_openblas.sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans,
-              B.trans ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, alpha, A.p,
-              (blasint)A.ld, B.p, (blasint)B.ld, beta, C, (blasint)(ldc > 1 ? ldc : 1));
+                    B.trans ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, alpha,
+                    A.p, (blasint)A.ld, B.p, (blasint)B.ld, beta, C, (blasint)(ldc > 1 ? ldc : 1));
 }
 
 /* ---------------------------------------------------------------------------------------- */
