@@ -80,7 +80,9 @@ public final class RLRun {
       optimizer = try AdamW(config: config.optimizer, params: model.params)
     }
     let reference = try Checkpoint.loadModel(referenceDir, backend: trainerBackend).model
-    let old = try DecoderModel(config: model.config, backend: trainerBackend)
+    // The replica of the policy that generated a lagging step's rollouts; on-policy runs never
+    // need one, so it is made on first use.
+    var old: DecoderModel?
 
     // Held-out evaluation of the starting point.
     let evaluator = try Evaluator(config: config.eval, task: task)
@@ -185,7 +187,9 @@ public final class RLRun {
       let onPolicy = version == step
       if !onPolicy && oldVersion != version {
         oldVersion = nil
-        try recovery.retrying { try server.load(version: version, into: old) }
+        let replica = try old ?? DecoderModel(config: model.config, backend: trainerBackend)
+        old = replica
+        try recovery.retrying { try server.load(version: version, into: replica) }
         oldVersion = version
       }
       // Dynamic sampling can leave no group with signal: the step then changes nothing.
