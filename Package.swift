@@ -30,7 +30,7 @@ let package = Package(
     .target(name: "RlaxModel", dependencies: ["RlaxPlugins", "RlaxConfig", "RlaxSafeTensors"]),
     .target(name: "RlaxTraining", dependencies: ["RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxPlugins", "RlaxRewards"]),
     .target(name: "RlaxRuntime", dependencies: [
-      "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", .product(name: "Crypto", package: "swift-crypto"),
+      "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", "RlaxConfig", .product(name: "Crypto", package: "swift-crypto"),
     ]),
     .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel"]),
     .executableTarget(

@@ -18,9 +18,11 @@ public struct TrainingState: Codable, Equatable, Sendable {
 ///   model.safetensors      every parameter (names and layouts in docs/model.md), CRC-32C checked
 ///   optimizer.safetensors  AdamW moments as m.NAME and v.NAME, plus the step (when saved)
 ///   model.json             the DecoderConfig
-///   state.json             TrainingState; written last, so its presence marks a complete checkpoint
+///   state.json             TrainingState
 ///   EXTRA.json             whatever the caller adds (the run config, ...)
-/// Each file is written atomically (temporary file, fsync, rename).
+/// The directory is written under a temporary name and renamed into place once every file in
+/// it is durable (`DurableStorage.writeDirectory`), so a checkpoint directory is complete or
+/// absent.
 public enum Checkpoint {
   public static let modelFile = "model.safetensors"
   public static let optimizerFile = "optimizer.safetensors"
@@ -28,10 +30,7 @@ public enum Checkpoint {
   public static let stateFile = "state.json"
 
   public static func save(model: DecoderModel, optimizer: AdamW?, state: TrainingState,
-                          extraJSON: [String: Data] = [:], to dir: URL) throws {
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    // Remove the commit marker first: a crash mid-save leaves a directory that does not load.
-    try? FileManager.default.removeItem(at: dir.appendingPathComponent(stateFile))
+                          extraJSON: [String: Data] = [:], to dir: URL, extraFiles: (URL) throws -> Void = { _ in }) throws {
     let params = model.params
     let b = model.backend
     func tensors(_ buffer: DeviceBuffer, prefix: String) throws -> [SafeTensor] {
@@ -39,18 +38,30 @@ public enum Checkpoint {
         SafeTensor(name: prefix + e.name, shape: e.shape, floats: try b.download(params.view(e.name, in: buffer)))
       }
     }
-    try SafeTensors.write(try tensors(params.values, prefix: ""), metadata: ["format": "rlax", "step": "\(state.step)"],
-                          checksums: true, to: dir.appendingPathComponent(modelFile))
-    if let optimizer {
-      try SafeTensors.write(try tensors(optimizer.m, prefix: "m.") + (try tensors(optimizer.v, prefix: "v.")),
-                            metadata: ["format": "rlax", "adamw_step": "\(optimizer.step)"], checksums: true,
-                            to: dir.appendingPathComponent(optimizerFile))
-    }
+    let weights = try tensors(params.values, prefix: "")
+    let moments = try optimizer.map { try tensors($0.m, prefix: "m.") + (try tensors($0.v, prefix: "v.")) }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(model.config).write(to: dir.appendingPathComponent(configFile), options: .atomic)
-    for (name, data) in extraJSON { try data.write(to: dir.appendingPathComponent("\(name).json"), options: .atomic) }
-    try encoder.encode(state).write(to: dir.appendingPathComponent(stateFile), options: .atomic)
+    // The whole directory appears at once, complete and durable, or not at all: a kill or a
+    // full disk mid-save leaves the previous checkpoint (if any) as it was.
+    try DurableStorage.writeDirectory(dir) { tmp in
+      try SafeTensors.write(weights, metadata: ["format": "rlax", "step": "\(state.step)"],
+                            checksums: true, to: tmp.appendingPathComponent(modelFile))
+      if let optimizer, let moments {
+        try SafeTensors.write(moments, metadata: ["format": "rlax", "adamw_step": "\(optimizer.step)"], checksums: true,
+                              to: tmp.appendingPathComponent(optimizerFile))
+      }
+      try write(try encoder.encode(model.config), tmp.appendingPathComponent(configFile))
+      for (name, data) in extraJSON { try write(data, tmp.appendingPathComponent("\(name).json")) }
+      try write(try encoder.encode(state), tmp.appendingPathComponent(stateFile))
+      try extraFiles(tmp)
+    }
+  }
+
+  static func write(_ data: Data, _ url: URL) throws {
+    do { try data.write(to: url) } catch {
+      throw StorageError.io(path: url.path, what: "cannot write", errno: (error as NSError).underlyingErrno)
+    }
   }
 
   /// Reads the model config and state of a checkpoint.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import RlaxConfig
 import RlaxModel
 import RlaxPlugins
 import RlaxRewards
@@ -17,8 +18,13 @@ public final class RLRun {
     public var backendOptions = PluginOptions()
     public var initCheckpoint: String?
     public var resume = false
+    /// Replace what a run wrote in runDir instead of refusing a directory that holds one.
+    public var overwrite = false
     /// Stop (with a checkpoint) after this many steps, as if preempted.
     public var stopAfter: Int?
+    /// Set by the command line's SIGINT/SIGTERM handlers: the run checkpoints after the
+    /// current step and returns.
+    public var stop: StopRequest?
     public var quiet = false
     public init(runDir: URL) { self.runDir = runDir }
   }
@@ -27,25 +33,34 @@ public final class RLRun {
   public let options: Options
   let locator = PluginLocator.standard()
   let recovery = PreemptionRecovery()
+  let directory: RunDirectory
   var log: (String) -> Void
 
   public init(config: RunConfig, options: Options) throws {
     try config.validate()
+    if let stopAfter = options.stopAfter, stopAfter < 1 {
+      throw ConfigError.invalid(path: "--stop-after", reason: "must be >= 1 (a step count), got \(stopAfter)")
+    }
     self.config = config
     self.options = options
+    directory = RunDirectory(options.runDir)
     log = options.quiet ? { _ in } : { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
   }
 
-  var checkpointDir: URL { options.runDir.appendingPathComponent("checkpoint") }
-  var referenceDir: URL { options.runDir.appendingPathComponent("reference") }
+  var referenceDir: URL { directory.reference }
+
+  /// Where a run starts: from nothing, from the saved starting model (a run stopped before its
+  /// first checkpoint), or from a checkpoint.
+  enum StartPoint {
+    case scratch
+    case reference
+    case checkpoint(step: Int, url: URL)
+  }
 
   public func run() throws -> RunSummary {
     let wallStart = Date()
     let rl = config.rl
-    try FileManager.default.createDirectory(at: options.runDir, withIntermediateDirectories: true)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(config).write(to: options.runDir.appendingPathComponent("run.json"), options: .atomic)
+    try directory.lock()
 
     let backendLibrary = try locator.open(options.backend)
     let makeBackend = { try Backend(library: backendLibrary, options: self.options.backendOptions) }
@@ -55,8 +70,16 @@ public final class RLRun {
       throw PluginError.invalidCall(plugin: algorithm.name, operation: "rl",
                                     reason: "needs at least \(algorithm.info.minGroupSize) samples per prompt, rl.groupSize is \(rl.groupSize)")
     }
+    let (start, record) = try claimRunDirectory(backend: backendLibrary.manifest, algorithm: algorithm.library.manifest)
+    if case .checkpoint(let step, _) = start, step == rl.steps,
+       let done = try? JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: directory.summary)), done.steps == rl.steps {
+      log("\(options.runDir.path) is already complete at step \(step): nothing to do (pass --steps > \(step) to train further)")
+      return done
+    }
     let task = try config.task.make()
     let controller = Controller(config: rl, task: task)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
 
     // The policy, its optimizer, and the frozen reference.
     let trainerBackend = try makeBackend()
@@ -64,51 +87,63 @@ public final class RLRun {
     let model: DecoderModel, optimizer: AdamW
     var startStep = 0
     var accounting = Accounting()
-    if options.resume {
-      let loaded = try Checkpoint.loadModel(checkpointDir, backend: trainerBackend)
-      model = loaded.model
+    switch start {
+    case .checkpoint(let step, let url):
+      let loaded = try phase("resume from \(url.path)") { () -> (DecoderModel, AdamW) in
+        try validateCheckpoint(url, step: step)
+        let loaded = try Checkpoint.loadModel(url, backend: trainerBackend)
+        let optimizer = try AdamW(config: config.optimizer, params: loaded.model.params)
+        try Checkpoint.loadOptimizer(url, into: optimizer)
+        accounting = try JSONDecoder().decode(Accounting.self, from: Data(contentsOf: url.appendingPathComponent("accounting.json")))
+        return (loaded.model, optimizer)
+      }
+      (model, optimizer) = loaded
+      startStep = step
+      log("resuming at step \(startStep) from \(url.path)")
+    case .reference:
+      model = try phase("resume from \(referenceDir.path)") { try Checkpoint.loadModel(referenceDir, backend: trainerBackend).model }
       optimizer = try AdamW(config: config.optimizer, params: model.params)
-      try Checkpoint.loadOptimizer(checkpointDir, into: optimizer)
-      startStep = loaded.state.step
-      accounting = try JSONDecoder().decode(Accounting.self, from: Data(contentsOf: checkpointDir.appendingPathComponent("accounting.json")))
-      log("resuming at step \(startStep) from \(checkpointDir.path)")
-    } else {
+      log("resuming at step 0 from the saved starting model \(referenceDir.path)")
+    case .scratch:
       let start = Date()
-      model = try startingModel(backend: trainerBackend, needsValueHead: algorithm.info.needsValueHead)
+      model = try phase("warm start") { try startingModel(backend: trainerBackend, needsValueHead: algorithm.info.needsValueHead) }
       warmStartSeconds = Date().timeIntervalSince(start)
-      try Checkpoint.save(model: model, optimizer: nil, state: TrainingState(step: 0, seed: rl.seed), to: referenceDir)
+      try phase("saving the starting model") {
+        try Checkpoint.save(model: model, optimizer: nil, state: TrainingState(step: 0, seed: rl.seed), to: referenceDir)
+      }
       optimizer = try AdamW(config: config.optimizer, params: model.params)
     }
-    let reference = try Checkpoint.loadModel(referenceDir, backend: trainerBackend).model
+    _ = record
+    let reference = try phase("loading the reference model") { try Checkpoint.loadModel(referenceDir, backend: trainerBackend).model }
     // The replica of the policy that generated a lagging step's rollouts; on-policy runs never
     // need one, so it is made on first use.
     var old: DecoderModel?
 
     // Held-out evaluation of the starting point.
     let evaluator = try Evaluator(config: config.eval, task: task)
-    let beforeFile = options.runDir.appendingPathComponent("eval-before.json")
+    let beforeFile = directory.evalBefore
     let before: [String: Double]
     if options.resume, let saved = try? JSONDecoder().decode([String: Double].self, from: Data(contentsOf: beforeFile)) {
       before = saved
     } else {
-      before = try recovery.retrying { try evaluator.evaluate(reference).passAtK }
-      try encoder.encode(before).write(to: beforeFile, options: .atomic)
+      before = try phase("evaluation before RL") { try recovery.retrying { try evaluator.evaluate(reference).passAtK } }
+      try DurableStorage.write(try encoder.encode(before), to: beforeFile)
       log("eval before: " + format(before))
     }
+    try checkStop(phase: "evaluation before RL", step: startStep)
 
     // The parameter server.
     var storeOptions = PluginOptions(rl.storeOptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).with("keep", "\(rl.keepVersions)")
     let storeLibrary = try locator.open(rl.store)
     if storeLibrary.manifest.name == "file" && rl.storeOptions["dir"] == nil {
-      let dir = options.runDir.appendingPathComponent("weights")
+      let dir = directory.weights
       try? FileManager.default.removeItem(at: dir)
       storeOptions = storeOptions.with("dir", dir.path)
     }
     let server = ParameterServer(store: try WeightStore(library: storeLibrary, options: storeOptions))
-    if options.resume {
-      for file in try FileManager.default.contentsOfDirectory(atPath: checkpointDir.path).filter({ $0.hasPrefix("version-") }).sorted() {
-        let v = Int(file.dropFirst("version-".count).prefix { $0.isNumber })!
-        try server.publish(version: v, tensors: try HostTensorFile.read(checkpointDir.appendingPathComponent(file)))
+    if case .checkpoint(_, let url) = start {
+      for (v, file) in try savedVersions(url) {
+        try phase("restoring version \(v) from \(file.path)") { try server.publish(version: v, tensors: try HostTensorFile.read(file)) }
       }
     }
     if (try server.latest() ?? -1) < startStep && startStep % rl.pushEvery == 0 {
@@ -131,10 +166,16 @@ public final class RLRun {
       workers.forEach { $0.join() }
     }
 
-    let metricsURL = options.runDir.appendingPathComponent("metrics.jsonl")
-    if !options.resume { try Data().write(to: metricsURL) }
-    let metricsFile = try FileHandle(forWritingTo: metricsURL)
-    metricsFile.seekToEndOfFile()
+    // Lines of steps after the checkpoint (written before a kill) are dropped: every step
+    // appears exactly once.
+    try directory.truncateMetrics(toStepsBefore: startStep)
+    let metricsFile: FileHandle
+    do {
+      metricsFile = try FileHandle(forWritingTo: directory.metrics)
+      try metricsFile.seekToEnd()
+    } catch {
+      throw StorageError.io(path: directory.metrics.path, what: "cannot open it for appending", errno: (error as NSError).underlyingErrno)
+    }
     defer { try? metricsFile.close() }
 
     let rlStart = Date()
@@ -153,7 +194,7 @@ public final class RLRun {
         accounting.issued += rl.promptsPerStep
       }
       let waitStart = Date()
-      var groups = try board.take(step: step, indices: 0..<rl.promptsPerStep)
+      var groups = try board.take(step: step, indices: 0..<rl.promptsPerStep)  // a worker's failure names the worker
       var generated = groups.count
       if algorithm.selectsSequences {
         var kept = try keptGroups(groups, algorithm: algorithm)
@@ -189,15 +230,19 @@ public final class RLRun {
         oldVersion = nil
         let replica = try old ?? DecoderModel(config: model.config, backend: trainerBackend)
         old = replica
-        try recovery.retrying { try server.load(version: version, into: replica) }
+        try phase("trainer step \(step): loading version \(version)") { try recovery.retrying { try server.load(version: version, into: replica) } }
         oldVersion = version
       }
       // Dynamic sampling can leave no group with signal: the step then changes nothing.
-      var metrics = groups.isEmpty ? StepMetrics.empty(step: step) : try recovery.run(model, optimizer) {
-        try trainStep(step: step, groups: groups, model: model, old: onPolicy ? nil : old, reference: reference,
-                      optimizer: optimizer, algorithm: algorithm)
+      var metrics = groups.isEmpty ? StepMetrics.empty(step: step) : try phase("trainer step \(step)") {
+        try recovery.run(model, optimizer) {
+          try trainStep(step: step, groups: groups, model: model, old: onPolicy ? nil : old, reference: reference,
+                        optimizer: optimizer, algorithm: algorithm)
+        }
       }
-      if (step + 1) % rl.pushEvery == 0 { try recovery.retrying { try server.publish(version: step + 1, from: model) } }
+      if (step + 1) % rl.pushEvery == 0 {
+        try phase("trainer step \(step): publishing version \(step + 1)") { try recovery.retrying { try server.publish(version: step + 1, from: model) } }
+      }
       let trainSeconds = Date().timeIntervalSince(trainStart)
       trainTotal += trainSeconds
       trainIntervals.append((trainStart, Date()))
@@ -219,15 +264,23 @@ public final class RLRun {
       metrics.tokensPerSecond = Double(stepTokens) / max(wait + trainSeconds, 1e-9)
       var line = try JSONEncoder().encode(metrics)
       line.append(0x0A)
-      metricsFile.write(line)
-      bar.update(step + 1, String(format: "reward %.3f pass@1 %.3f %.0f tok/s lag %d", metrics.rewardMean, metrics.trainPassAt1,
-                                  metrics.tokensPerSecond, metrics.versionLag))
+      do { try metricsFile.write(contentsOf: line) } catch {
+        throw StorageError.io(path: directory.metrics.path, what: "cannot append step \(step)", errno: (error as NSError).underlyingErrno)
+      }
+      if !options.quiet {
+        bar.update(step + 1, String(format: "reward %.3f pass@1 %.3f %.0f tok/s lag %d", metrics.rewardMean, metrics.trainPassAt1,
+                                    metrics.tokensPerSecond, metrics.versionLag))
+      }
       lastStep = step + 1
-      let stopping = options.stopAfter == step + 1
+      let signalled = options.stop?.signal != nil
+      let stopping = options.stopAfter == step + 1 || (signalled && step + 1 < rl.steps)
       if stopping || (rl.checkpointEvery > 0 && (step + 1) % rl.checkpointEvery == 0) || step + 1 == rl.steps {
         var saved = accounting
         if stopping { saved.abandonedAtStop = accounting.issued - accounting.consumed }
-        try saveCheckpoint(step: step + 1, model: model, optimizer: optimizer, server: server, controller: controller, accounting: saved)
+        try metricsFile.synchronize()
+        try phase("saving the checkpoint of step \(step + 1)") {
+          try saveCheckpoint(step: step + 1, model: model, optimizer: optimizer, server: server, controller: controller, accounting: saved)
+        }
       }
       if stopping {
         accounting.abandonedAtStop = accounting.issued - accounting.consumed
@@ -235,7 +288,8 @@ public final class RLRun {
       }
     }
     let rlSeconds = Date().timeIntervalSince(rlStart)
-    let after = lastStep == rl.steps ? try recovery.retrying { try evaluator.evaluate(model).passAtK } : [:]
+    if lastStep == rl.steps { try checkStop(phase: "evaluation after RL", step: lastStep) }
+    let after = lastStep == rl.steps ? try phase("evaluation after RL") { try recovery.retrying { try evaluator.evaluate(model).passAtK } } : [:]
     if !after.isEmpty { log("eval after: " + format(after)) }
     let workerBusy = workers.reduce(0) { $0 + $1.busySeconds }
     // Generation time that ran while the trainer was training (hidden behind it).
@@ -258,8 +312,83 @@ public final class RLRun {
       accounting: accounting, preemptionsSurvived: workers.reduce(0) { $0 + $1.preemptions } + recovery.survived, rewardWarnings: rewardStats.warnings,
       simulatedSeconds: try simulatedTime(trainer: trainerBackend, workers: workers),
       resumedFromStep: options.resume ? startStep : nil)
-    try encoder.encode(summary).write(to: options.runDir.appendingPathComponent("summary.json"), options: .atomic)
+    try DurableStorage.write(try encoder.encode(summary), to: directory.summary)
     return summary
+  }
+
+  /// Takes the run directory for this run: a new run refuses one that holds another (unless
+  /// --overwrite); --resume checks the saved record against this config and finds where to
+  /// start. run.json is written before anything else, so a resume always has it to check.
+  func claimRunDirectory(backend: PluginManifest, algorithm: PluginManifest) throws -> (StartPoint, RunRecord) {
+    var initStamp: RunRecord.InitStamp?
+    var recorded = config
+    if let initCheckpoint = options.initCheckpoint {
+      let url = URL(fileURLWithPath: initCheckpoint)
+      recorded.model = try modelOfInit(url)
+      initStamp = .init(path: url.standardizedFileURL.path, modelSHA256: try RunRecord.fileDigest(url.appendingPathComponent(Checkpoint.modelFile)))
+    }
+    var record = try RunRecord(config: recorded, backend: backend, backendOptions: options.backendOptions, algorithm: algorithm,
+                               initCheckpoint: initStamp)
+    guard options.resume else {
+      try directory.prepareForNewRun(overwrite: options.overwrite)
+      try directory.writeRecord(record)
+      return (.scratch, record)
+    }
+    guard let saved = try directory.readRecord() else {
+      // Killed before it wrote anything: starting is resuming.
+      guard directory.contents().isEmpty else { throw RunSetupError.nothingToResume(dir: options.runDir.path) }
+      log("nothing saved yet in \(options.runDir.path): starting the run from the beginning")
+      try directory.writeRecord(record)
+      return (.scratch, record)
+    }
+    let differences = try record.differences(from: saved)
+    guard differences.isEmpty else { throw RunSetupError.configDiffers(dir: options.runDir.path, fields: differences) }
+    let start: StartPoint
+    if let latest = try directory.completeCheckpoints().last {
+      guard config.rl.steps >= latest.step else {
+        throw RunSetupError.stepsNotAfterCheckpoint(dir: options.runDir.path, steps: config.rl.steps, saved: latest.step)
+      }
+      start = .checkpoint(step: latest.step, url: latest.url)
+    } else if (try? Checkpoint.describe(referenceDir)) != nil {
+      start = .reference
+    } else {
+      start = .scratch
+    }
+    if saved.config.rl.steps != config.rl.steps {
+      log("rl.steps changed from \(saved.config.rl.steps) to \(config.rl.steps); the learning-rate schedule follows the new total")
+    }
+    record.created = saved.created
+    try directory.writeRecord(record)
+    return (start, record)
+  }
+
+  /// The model config of an --init checkpoint; a `model.*` field the user set (differs from
+  /// the default) that the checkpoint contradicts is an error naming the field.
+  func modelOfInit(_ url: URL) throws -> DecoderConfig {
+    let saved = try Checkpoint.describe(url).config
+    func fields(_ c: DecoderConfig) throws -> [String: String] {
+      Dictionary(ConfigTree.flatten(try JSONValue.from(c)).compactMap { line in
+        line.range(of: " = ").map { (String(line[..<$0.lowerBound]), String(line[$0.upperBound...])) }
+      }, uniquingKeysWith: { a, _ in a })
+    }
+    let mine = try fields(config.model), defaults = try fields(RunConfig.defaults().model), theirs = try fields(saved)
+    let conflicts = mine.keys.sorted().filter { mine[$0] != defaults[$0] && mine[$0] != theirs[$0] }
+    guard conflicts.isEmpty else {
+      throw RunSetupError.initContradicts(path: url.path, fields: conflicts.map { "model.\($0): set to \(mine[$0]!), the checkpoint has \(theirs[$0] ?? "(absent)")" })
+    }
+    return saved
+  }
+
+  /// Runs `body`, naming the phase in any error it throws.
+  func phase<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as RunPhaseError { throw e } catch let e as RunInterrupted { throw e } catch {
+      throw RunPhaseError(phase: name, underlying: error)
+    }
+  }
+
+  /// Before RL has a checkpoint to write, a stop request ends the run at once.
+  func checkStop(phase: String, step: Int) throws {
+    if let signal = options.stop?.signal { throw RunInterrupted(signal: signal, phase: phase) }
   }
 
   /// --init's checkpoint, or a fresh model warmed up with SFT.
@@ -280,8 +409,9 @@ public final class RLRun {
     while sft.step < sftConfig.sft.steps {
       let r = try recovery.run(model, sft.optimizer) { try sft.trainStep() }
       if !options.quiet { bar.update(r.step, String(format: "loss %.4f", r.loss)) }
+      try checkStop(phase: "warm start", step: 0)
     }
-    try sft.save(to: options.runDir.appendingPathComponent("sft"))
+    try sft.save(to: directory.sft)
     return model
   }
 
@@ -347,11 +477,41 @@ public final class RLRun {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     // Versions later steps still need (maxStaleness > 0), beside the current weights.
     let needed = Set((step..<min(step + config.rl.maxStaleness + 1, config.rl.steps)).map { controller.version(step: $0) }).filter { $0 < step }
-    try? FileManager.default.removeItem(at: checkpointDir)
+    let versions = try needed.sorted().map { ($0, try server.fetch(version: $0)) }
+    // A fresh directory per checkpoint, renamed into place once durable: the previous
+    // checkpoint is never touched until this one is complete.
     try Checkpoint.save(model: model, optimizer: optimizer, state: TrainingState(step: step, seed: config.rl.seed),
-                        extraJSON: ["accounting": try encoder.encode(accounting)], to: checkpointDir)
-    for v in needed.sorted() {
-      try HostTensorFile.write(try server.fetch(version: v), to: checkpointDir.appendingPathComponent(String(format: "version-%08d.safetensors", v)))
+                        extraJSON: ["accounting": try encoder.encode(accounting)], to: directory.checkpointURL(step: step)) { tmp in
+      for (v, tensors) in versions { try HostTensorFile.write(tensors, to: tmp.appendingPathComponent(Self.versionFileName(v))) }
+    }
+    try directory.checkpointSaved(step: step)
+  }
+
+  static func versionFileName(_ v: Int) -> String { String(format: "version-%08d.safetensors", v) }
+
+  /// The weight versions saved beside a checkpoint.
+  func savedVersions(_ dir: URL) throws -> [(Int, URL)] {
+    try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("version-") }.sorted().map { name in
+      guard name.count == Self.versionFileName(0).count, name.hasSuffix(".safetensors"),
+            let v = Int(name.dropFirst("version-".count).prefix(8)), v >= 0 else {
+        throw RunSetupError.stray(path: dir.appendingPathComponent(name).path, expected: "version-NNNNNNNN.safetensors")
+      }
+      return (v, dir.appendingPathComponent(name))
+    }
+  }
+
+  /// A checkpoint directory holds only what saveCheckpoint writes, and its state names its own step.
+  func validateCheckpoint(_ dir: URL, step: Int) throws {
+    let known: Set<String> = [Checkpoint.modelFile, Checkpoint.optimizerFile, Checkpoint.configFile, Checkpoint.stateFile, "accounting.json"]
+    for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where !known.contains(name) && !name.hasPrefix("version-") {
+      throw RunSetupError.stray(path: dir.appendingPathComponent(name).path,
+                                expected: "only \(known.sorted().joined(separator: ", ")) and version-NNNNNNNN.safetensors")
+    }
+    _ = try savedVersions(dir)
+    let state = try Checkpoint.describe(dir).state
+    guard state.step == step else {
+      throw CheckpointError.bad(file: dir.appendingPathComponent(Checkpoint.stateFile).path,
+                                reason: "step is \(state.step) but the directory is \(dir.lastPathComponent)")
     }
   }
 

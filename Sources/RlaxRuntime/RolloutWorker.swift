@@ -43,7 +43,7 @@ final class RolloutWorker: @unchecked Sendable {
         do {
           board.put(try run(item))
         } catch {
-          board.fail(error)
+          board.fail(RunPhaseError(phase: "rollout worker \(id) (step \(item.step), prompt \(item.index), version \(item.version))", underlying: error))
           break
         }
       }

@@ -14,8 +14,9 @@ public enum RunConfigLoader {
     }
   }
 
-  public static func load(file: String? = nil, edits: [String] = [], replacements: [String] = []) throws -> RunConfig {
-    var tree = try JSONValue.from(RunConfig.defaults())
+  /// `base` is the defaults, or a saved run's config when resuming it.
+  public static func load(base: RunConfig = .defaults(), file: String? = nil, edits: [String] = [], replacements: [String] = []) throws -> RunConfig {
+    var tree = try JSONValue.from(base)
     if let file {
       let data: Data
       do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {

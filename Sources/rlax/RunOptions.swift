@@ -5,7 +5,8 @@ import RlaxTraining
 
 /// Options shared by commands that build a run config and a backend.
 struct RunOptions: ParsableArguments {
-  @Option(help: "Device backend plugin: name or path to a .so.") var backend = "cpu-blas"
+  static let defaultBackend = "cpu-blas"
+  @Option(help: "Device backend plugin: name or path to a .so (default: cpu-blas; a resumed run's own).") var backend: String?
   @Option(name: .customLong("backend-opt"), help: "Backend option key=value (repeatable).") var backendOptions: [String] = []
   @Option(help: "A JSON config file overlaid on the defaults (see `rlax config show`).") var config: String?
   @Option(name: .customLong("set"), help: "Edit one config field: path=value, e.g. model.numLayers=2 (repeatable).")
@@ -18,6 +19,6 @@ struct RunOptions: ParsableArguments {
   }
 
   func makeBackend() throws -> Backend {
-    try Backend(backend, options: try PluginOptions.parse(backendOptions, flag: "--backend-opt"))
+    try Backend(backend ?? Self.defaultBackend, options: try PluginOptions.parse(backendOptions, flag: "--backend-opt"))
   }
 }

@@ -25,11 +25,18 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Publish weights every this many steps.") var pushEvery: Int?
   @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int?
   @Option(name: .customLong("init"), help: "Start from this checkpoint instead of an SFT warm start.") var initCheckpoint: String?
-  @Flag(help: "Resume RUN_DIR/checkpoint.") var resume = false
+  @Flag(help: "Continue the run in --run-dir from its newest checkpoint, with its saved settings (flags given must agree with them).")
+  var resume = false
+  @Flag(help: "Replace the run in --run-dir (the files rlax wrote there) instead of refusing a directory that holds one.")
+  var overwrite = false
   @Option(help: "Stop with a checkpoint after this many steps (to test --resume).") var stopAfter: Int?
   @Flag(help: "No progress output.") var quiet = false
 
   func run() throws {
+    let stop = StopRequest()
+    let signalSources = SignalStop.install(stop)
+    defer { signalSources.forEach { $0.cancel() } }
+    if overwrite && resume { throw ValidationError("--resume and --overwrite contradict each other: choose one") }
     var edits = options.edits
     func set(_ path: String, _ value: CustomStringConvertible?) { if let value { edits.append("\(path)=\(value)") } }
     set("rl.algorithm", algo)
@@ -50,15 +57,39 @@ struct TrainCommand: ParsableCommand {
     }
     try mapEdit("rl.algorithmOptions", algoOptions, flag: "--algo-opt")
     try mapEdit("rl.storeOptions", storeOptions, flag: "--store-opt")
-    let config = try RunConfigLoader.load(file: options.config, edits: edits, replacements: options.replacements)
+    // A resumed run starts from its saved settings; flags given on top must agree with them.
+    let saved = resume ? try RunDirectory(URL(fileURLWithPath: runDir)).readRecord() : nil
+    let config = try RunConfigLoader.load(base: saved?.config ?? .defaults(), file: options.config, edits: edits,
+                                          replacements: options.replacements)
     var runOptions = RLRun.Options(runDir: URL(fileURLWithPath: runDir))
-    runOptions.backend = options.backend
-    runOptions.backendOptions = try PluginOptions.parse(options.backendOptions, flag: "--backend-opt")
-    runOptions.initCheckpoint = initCheckpoint
+    runOptions.backend = options.backend ?? saved?.backend.name ?? RunOptions.defaultBackend
+    runOptions.backendOptions = try PluginOptions.parse(options.backend == nil && options.backendOptions.isEmpty ? saved?.backendOptions ?? [] : options.backendOptions,
+                                                        flag: "--backend-opt")
+    runOptions.initCheckpoint = initCheckpoint ?? saved?.initCheckpoint?.path
     runOptions.resume = resume
+    runOptions.overwrite = overwrite
     runOptions.stopAfter = stopAfter
+    runOptions.stop = stop
     runOptions.quiet = quiet
-    let summary = try RLRun(config: config, options: runOptions).run()
+    let summary: RunSummary
+    do {
+      summary = try RLRun(config: config, options: runOptions).run()
+    } catch let interrupted as RunInterrupted {
+      FileHandle.standardError.write(Data("""
+        \(interrupted): no RL step was lost (none had run).
+        resume with: rlax --resume --run-dir \(runDir)
+
+        """.utf8))
+      throw ExitCode(128 + interrupted.signal)
+    }
+    if let signal = stop.signal, summary.steps < config.rl.steps {
+      FileHandle.standardError.write(Data("""
+        stopped by signal \(signal) after step \(summary.steps) of \(config.rl.steps); checkpoint \(runDir)/checkpoints/step-\(String(format: "%08d", summary.steps))
+        resume with: rlax --resume --run-dir \(runDir)
+
+        """.utf8))
+      throw ExitCode(128 + signal)
+    }
     let before = summary.eval.before, after = summary.eval.after
     func f(_ d: [String: Double], _ k: String) -> String { d[k].map { String(format: "%.3f", $0) } ?? "-" }
     print("""
@@ -66,7 +97,7 @@ struct TrainCommand: ParsableCommand {
       (warm start \(String(format: "%.0f", summary.warmStartSeconds)) s, RL \(String(format: "%.0f", summary.rlSeconds)) s)
       held-out pass@1 \(f(before, "pass@1")) -> \(f(after, "pass@1")), pass@8 \(f(before, "pass@8")) -> \(f(after, "pass@8"))
       weights sha256 \(summary.weightsSHA256)\(summary.simulatedSeconds.map { String(format: "\nsimulated device time: trainer %.3f s (compute %.3f, memory %.3f, collectives %.3f; MFU %.1f%%), workers %@ s (wall %.0f s); preemptions survived %d", $0.trainer, $0.trainerCompute ?? 0, $0.trainerMemory ?? 0, $0.trainerCollectives ?? 0, ($0.trainerMFU ?? 0) * 100, $0.workers.map { String(format: "%.3f", $0) }.joined(separator: ", "), summary.wallSeconds, summary.preemptionsSurvived) } ?? "")
-      wrote \(runDir)/summary.json, metrics.jsonl, checkpoint/
+      wrote \(runDir)/summary.json, metrics.jsonl, checkpoints/ (newest: \(runDir)/checkpoint)
       """)
   }
 }
