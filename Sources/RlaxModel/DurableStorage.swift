@@ -68,8 +68,15 @@ public enum DurableStorage {
 
   /// `mkdir -p` with an error that names the directory and the reason (read-only, full, ...).
   public static func createDirectory(_ url: URL) throws {
-    do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-      throw StorageError.io(path: url.path, what: "cannot create the directory", errno: (error as NSError).underlyingErrno)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue else { throw StorageError.io(path: url.path, what: "exists and is not a directory", errno: 0) }
+      return
+    }
+    let parent = url.deletingLastPathComponent()
+    if parent.path != url.path { try createDirectory(parent) }
+    guard mkdir(url.path, 0o755) == 0 || errno == EEXIST else {
+      throw StorageError.io(path: url.path, what: "cannot create the directory", errno: errno)
     }
   }
 

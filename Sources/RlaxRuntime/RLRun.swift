@@ -60,6 +60,9 @@ public final class RLRun {
   public func run() throws -> RunSummary {
     let wallStart = Date()
     let rl = config.rl
+    if options.resume && !FileManager.default.fileExists(atPath: options.runDir.path) {
+      throw RunSetupError.nothingToResume(dir: options.runDir.path)
+    }
     try directory.lock()
 
     let backendLibrary = try locator.open(options.backend)
@@ -335,7 +338,7 @@ public final class RLRun {
       return (.scratch, record)
     }
     guard let saved = try directory.readRecord() else {
-      // Killed before it wrote anything: starting is resuming.
+      // Killed after taking the directory but before it wrote anything: starting is resuming.
       guard directory.contents().isEmpty else { throw RunSetupError.nothingToResume(dir: options.runDir.path) }
       log("nothing saved yet in \(options.runDir.path): starting the run from the beginning")
       try directory.writeRecord(record)
@@ -345,7 +348,8 @@ public final class RLRun {
     guard differences.isEmpty else { throw RunSetupError.configDiffers(dir: options.runDir.path, fields: differences) }
     let start: StartPoint
     if let latest = try directory.completeCheckpoints().last {
-      guard config.rl.steps >= latest.step else {
+      // Equal is the same run's last checkpoint (it may still need its final evaluation).
+      guard config.rl.steps > latest.step || (config.rl.steps == latest.step && saved.config.rl.steps == latest.step) else {
         throw RunSetupError.stepsNotAfterCheckpoint(dir: options.runDir.path, steps: config.rl.steps, saved: latest.step)
       }
       start = .checkpoint(step: latest.step, url: latest.url)

@@ -52,12 +52,18 @@ public final class RunDirectory {
     _ = ftruncate(fd, 0)
     _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     lockDescriptor = fd
+    _ = contents()  // the lock holder alone writes here: an earlier process's leftovers can go
   }
 
-  /// Names of entries other than the lock.
+  /// Names of entries other than the lock; leftovers of interrupted atomic writes (hidden
+  /// `.NAME.tmp-*` / `.NAME.old-*`) are removed first.
   func contents() -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).filter { $0 != "lock" }.sorted()
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+    for name in names where Self.isLeftover(name) { try? FileManager.default.removeItem(at: url.appendingPathComponent(name)) }
+    return names.filter { $0 != "lock" && !Self.isLeftover($0) }.sorted()
   }
+
+  static func isLeftover(_ name: String) -> Bool { name.hasPrefix(".") && (name.contains(".tmp-") || name.contains(".old-")) }
 
   /// The saved record, nil when there is none; a malformed one is an error naming the file.
   public func readRecord() throws -> RunRecord? {
@@ -107,7 +113,7 @@ public final class RunDirectory {
     var found: [(Int, URL)] = []
     for name in names.sorted() {
       let entry = checkpoints.appendingPathComponent(name)
-      if name.hasPrefix(".") && (name.contains(".tmp-") || name.contains(".old-")) {
+      if Self.isLeftover(name) {
         try? FileManager.default.removeItem(at: entry)  // an interrupted save's leftovers
         continue
       }
