@@ -15,7 +15,32 @@ public struct TaskConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public init() {}
 
   public func validate(path: String) throws {
-    do { _ = try make() } catch { throw ConfigError.invalid(path: path, reason: "\(error)") }
+    try validate(path: path, evaluating: nil)
+  }
+
+  /// Builds the task (a JSONL file is read and checked) and, with `evaluating`, checks that
+  /// both the train split (SFT and RL train on it) and the evaluated split have problems, so a
+  /// dataset without held-out records is an error when the run is configured, not after
+  /// training.
+  public func validate(path: String, evaluating split: Split?) throws {
+    do {
+      let task = try make()
+      if let split { try Self.requireProblems(task, in: [.train, split]) }
+    } catch {
+      throw ConfigError.invalid(path: path, reason: "\(error)")
+    }
+  }
+
+  /// Throws when `task` has no problem in one of `splits` (naming the file and the split rule
+  /// for a JSONL dataset).
+  public static func requireProblems(_ task: any VerifiableTask, in splits: [Split]) throws {
+    for split in splits {
+      if let dataset = task as? JSONLDataset {
+        try dataset.requireRecords(in: split)
+      } else if task.problems(split: split, count: 1, seed: 0).isEmpty {
+        throw ConfigError.invalid(path: "task", reason: "task \(task.name.debugDescription) has no \(split == .train ? "train" : "held-out") problems")
+      }
+    }
   }
 
   public func make() throws -> any VerifiableTask { try TaskRegistry.make(name: name, options: options) }
@@ -143,7 +168,7 @@ public struct RunConfig: Codable, Equatable, Sendable, ValidatableConfig {
     try model.validate(path: p("model"))
     try optimizer.validate(path: p("optimizer"))
     try schedule.validate(path: p("schedule"))
-    try task.validate(path: p("task"))
+    try task.validate(path: p("task"), evaluating: Split(rawValue: eval.split))
     try sft.validate(path: p("sft"))
     try eval.validate(path: p("eval"))
     try rl.validate(path: p("rl"))

@@ -3,6 +3,7 @@ import RlaxConfig
 import RlaxModel
 import RlaxTestSupport
 import RlaxTraining
+import RlaxTasks
 import XCTest
 
 final class RunConfigTests: XCTestCase {
@@ -58,5 +59,25 @@ final class RunConfigTests: XCTestCase {
     let file = dir.appendingPathComponent("run.json").path
     try ConfigFile.save(c, to: file)
     XCTAssertEqual(try RunConfigLoader.load(file: file), c)
+  }
+}
+
+/// Errors that name the cause, found when the run is configured (before any training).
+final class RunConfigErrorTests: XCTestCase {
+  func testAJSONLDatasetWithoutHeldOutRecordsFailsAtConfigurationNamingTheFile() throws {
+    let dir = try TestSupport.temporaryDirectory("rlax-train-only")
+    let url = dir.appendingPathComponent("train-only.jsonl")
+    let prompts = (0..<200).map { "\($0)+1=" }.filter { Split.containing(prompt: $0) == .train }.prefix(4)
+    try prompts.map { #"{"prompt": "\#($0)", "answer": "1", "verifier": "numeric"}"# }.joined(separator: "\n")
+      .write(to: url, atomically: true, encoding: .utf8)
+    let edits = ["task.name=jsonl", #"task.options={"path": "\#(url.path)"}"#]
+    XCTAssertThrowsError(try RunConfigLoader.load(edits: edits)) { error in
+      let message = "\(error)"
+      XCTAssertTrue(message.hasPrefix("config: task: \(url.path): none of its 4 records is held out"), message)
+      XCTAssertTrue(message.contains("FNV-1a hash of its prompt is 0 mod 10"), message)
+      XCTAssertTrue(message.contains("--set eval.split=train"), message)
+    }
+    // Evaluating on the train split is allowed.
+    XCTAssertNoThrow(try RunConfigLoader.load(edits: edits + ["eval.split=train"]))
   }
 }
