@@ -108,6 +108,8 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var checkpointEvery = 50
   public var workers = 2
   /// Weight-store plugin (name or path) and its options; `file` gets dir=RUN_DIR/weights.
+  /// The store's `keep` is `keepVersions`: `--store-opt keep=N` sets `keepVersions` to N (see
+  /// ``RunConfigLoader``) and must agree with it.
   public var store = "memory"
   public var storeOptions: [String: String] = [:]
   /// Versions the parameter server keeps.
@@ -129,6 +131,12 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var reward = RewardConfig()
   public init() {}
 
+  /// A decimal integer >= 1 without sign or spaces, or nil.
+  static func positiveInteger(_ text: String) -> Int? {
+    guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(text), n >= 1 else { return nil }
+    return n
+  }
+
   public func validate(path: String) throws {
     try require(steps >= 1, "\(path).steps", "must be >= 1, got \(steps)")
     try require(promptsPerStep >= 1, "\(path).promptsPerStep", "must be >= 1, got \(promptsPerStep)")
@@ -136,7 +144,17 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
     try require(maxStaleness >= 0, "\(path).maxStaleness", "must be >= 0, got \(maxStaleness)")
     try require(pushEvery >= 1, "\(path).pushEvery", "must be >= 1, got \(pushEvery)")
     try require(workers >= 1, "\(path).workers", "must be >= 1, got \(workers)")
-    try require(keepVersions >= maxStaleness / pushEvery + 2, "\(path).keepVersions",
+    let minKeep = maxStaleness / pushEvery + 2
+    if let keep = storeOptions["keep"] {
+      guard let n = Self.positiveInteger(keep), n >= minKeep else {
+        throw ConfigError.invalid(path: "\(path).storeOptions.keep",
+                                  reason: "--store-opt keep=\(keep): expected an integer >= \(minKeep) (the weight versions the store keeps; "
+                                    + "this run needs at least maxStaleness / pushEvery + 2 = \(minKeep)), got \(keep.debugDescription)")
+      }
+      try require(n == keepVersions, "\(path).storeOptions.keep",
+                  "--store-opt keep=\(keep) disagrees with \(path).keepVersions = \(keepVersions), which the run gives the store; set one of them")
+    }
+    try require(keepVersions >= minKeep, "\(path).keepVersions",
                 "must keep at least maxStaleness / pushEvery + 2 = \(maxStaleness / pushEvery + 2) versions, got \(keepVersions)")
     try require(learningRate > 0, "\(path).learningRate", "must be > 0, got \(learningRate)")
     try require(warmStartSteps >= 0, "\(path).warmStartSteps", "must be >= 0, got \(warmStartSteps)")
