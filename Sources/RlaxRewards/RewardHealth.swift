@@ -94,8 +94,9 @@ final class RateLimitedWarnings: @unchecked Sendable {
 }
 
 extension RewardGuard {
-  /// Writes `rlax: warning: MESSAGE` lines to standard error: the default warning sink.
+  /// Writes `rlax: warning: MESSAGE` lines to standard error: the default warning sink. Best
+  /// effort: a line that cannot be written (full disk, closed pipe) is dropped, not a trap.
   public static let standardErrorWarnings: @Sendable (String) -> Void = { message in
-    FileHandle.standardError.write(Data("rlax: warning: \(message)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("rlax: warning: \(message)\n".utf8))
   }
 }
