@@ -282,15 +282,20 @@ static inline rlax_error *sc_parse_options(const char *store,
   return NULL;
 }
 
-/* keep=N, N >= 1; a NULL value gives the default. */
+/* keep=N, 1 <= N <= SC_MAX_KEEP; a NULL value gives the default. The message names the
+ * option, the value as given and the range, e.g.
+ *   memory store: invalid value "0" for option keep: expected an integer in 1...1000000
+ *   (the number of weight versions kept) */
+#define SC_MAX_KEEP 1000000u
 static inline rlax_error *sc_parse_keep(const char *store, const char *value, size_t *keep) {
   *keep = SC_DEFAULT_KEEP;
   if (!value) return NULL;
   uint64_t v;
-  if (!sc_parse_u64(value, &v) || v < 1 || v > (uint64_t)SIZE_MAX / 2)
+  if (!sc_parse_u64(value, &v) || v < 1 || v > SC_MAX_KEEP)
     return sc_error(RLAX_ERROR_INVALID_ARGUMENT,
-                    "%s: invalid value \"%s\" for option keep (expected an integer >= 1)", store,
-                    value);
+                    "%s: invalid value \"%s\" for option keep: expected an integer in 1...%u "
+                    "(the number of weight versions kept)",
+                    store, value, SC_MAX_KEEP);
   *keep = (size_t)v;
   return NULL;
 }

@@ -51,6 +51,12 @@ public enum ConfigTree {
     case .number:
       // Whether an integer field got a fraction is caught when the tree is built.
       guard let d = Double(raw), d.isFinite else { throw ConfigError.typeMismatch(path: path, expected: "a number", found: "'\(raw)'") }
+      // Config numbers are JSON doubles: an integer literal past 2^53 would silently become a
+      // different integer (a seed of 9007199254740993 would run as ...992).
+      if isIntegerLiteral(raw), !(Int64(raw).map { Int64(exactly: d) == $0 } ?? UInt64(raw).map { UInt64(exactly: d) == $0 } ?? false) {
+        throw ConfigError.typeMismatch(path: path, expected: "an integer of magnitude at most 2^53 = 9007199254740992 (config numbers are JSON doubles; a larger one would be rounded)",
+                                       found: "'\(raw)'")
+      }
       return .number(d)
     case .string, .null:
       return .string(raw)
@@ -93,29 +99,68 @@ public enum ConfigTree {
     } catch let DecodingError.typeMismatch(expected, context) {
       throw ConfigError.typeMismatch(path: joined(root, context), expected: "\(expected)", found: context.debugDescription)
     } catch let DecodingError.dataCorrupted(context) {
-      // Foundation reports "2.5 into an Int" without a path: find the field by rounding each
-      // fractional number in turn until the tree decodes.
-      if context.codingPath.isEmpty, let path = fractionalCulprit(tree, as: type) {
-        throw ConfigError.typeMismatch(path: root.isEmpty ? path : "\(root).\(path)", expected: "an integer", found: "a fraction")
+      // Foundation reports "2.5 into an Int" or "-1 into a UInt64" without a path (as "not
+      // valid JSON"): find the field by zeroing each suspect number in turn until the tree
+      // decodes, then say which integers the field takes.
+      if let (keys, value) = numberCulprit(tree, as: type) {
+        let path = keys.joined(separator: ".")
+        let full = root.isEmpty ? path : "\(root).\(path)"
+        if value != value.rounded() {
+          throw ConfigError.typeMismatch(path: full, expected: "an integer", found: "a fraction")
+        }
+        throw ConfigError.typeMismatch(path: full, expected: "an integer in \(integerRange(tree, keys: keys, as: type))",
+                                       found: integerText(value))
       }
-      throw ConfigError.invalid(path: joined(root, context), reason: context.debugDescription)
+      let path = joined(root, context)
+      throw ConfigError.invalid(path: path.isEmpty ? "(the whole config)" : path, reason: context.debugDescription)
     }
   }
 
-  private static func fractionalCulprit<T: Decodable>(_ tree: JSONValue, as type: T.Type) -> String? {
-    func leaves(_ node: JSONValue, _ prefix: [String]) -> [[String]] {
+  private static func isIntegerLiteral(_ raw: String) -> Bool {
+    let digits = raw.hasPrefix("-") || raw.hasPrefix("+") ? raw.dropFirst() : Substring(raw)
+    return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+  }
+
+  /// 2^53: every integer up to it is exactly a Double, and no config integer may pass it.
+  static let maxExactInteger = 9_007_199_254_740_992.0
+
+  /// The first number (in path order) that stops the tree decoding: a fraction, a negative
+  /// number or one past 2^53, which zeroed lets it decode.
+  private static func numberCulprit<T: Decodable>(_ tree: JSONValue, as type: T.Type) -> ([String], Double)? {
+    func leaves(_ node: JSONValue, _ prefix: [String]) -> [([String], Double)] {
       switch node {
-      case .object(let f): return f.flatMap { leaves($0.value, prefix + [$0.key]) }
-      case .number(let n) where n != n.rounded(): return [prefix]
+      case .object(let f): return f.keys.sorted().flatMap { leaves(f[$0]!, prefix + [$0]) }
+      case .number(let n) where n != n.rounded() || n < 0 || abs(n) > maxExactInteger: return [(prefix, n)]
       default: return []
       }
     }
-    for keys in leaves(tree, []) {
-      var copy = tree
-      try? set(&copy, keys: keys, at: "", raw: "0")
-      if (try? copy.decode(as: type)) != nil { return keys.joined(separator: ".") }
+    for (keys, value) in leaves(tree, []) where decodes(tree, keys: keys, value: 0, as: type) {
+      return (keys, value)
     }
     return nil
+  }
+
+  private static func decodes<T: Decodable>(_ tree: JSONValue, keys: [String], value: Double, as type: T.Type) -> Bool {
+    var copy = tree
+    guard (try? set(&copy, keys: keys, at: "", raw: integerText(value))) != nil else { return false }
+    return (try? copy.decode(as: type)) != nil
+  }
+
+  /// The integers the field at `keys` takes, found by probing: signed or not, 32 or 64 bits.
+  private static func integerRange<T: Decodable>(_ tree: JSONValue, keys: [String], as type: T.Type) -> String {
+    let signed = decodes(tree, keys: keys, value: -1, as: type)
+    let wide = decodes(tree, keys: keys, value: signed ? 2_147_483_648 : 4_294_967_296, as: type)
+    switch (signed, wide) {
+    case (true, true): return "\(Int64.min)...\(Int64.max) (at most 2^53 = 9007199254740992 in magnitude in a config)"
+    case (true, false): return "\(Int32.min)...\(Int32.max)"
+    case (false, true): return "0...\(UInt64.max) (at most 2^53 = 9007199254740992 in a config)"
+    case (false, false): return "0...\(UInt32.max)"
+    }
+  }
+
+  /// `-1`, `100000000000000000000`: integers without exponent or fraction.
+  private static func integerText(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e21 ? String(format: "%.0f", value) : "\(value)"
   }
 
   private static func joined(_ root: String, _ context: DecodingError.Context) -> String {

@@ -10,6 +10,8 @@ public enum RewardOutcome: Sendable, Equatable {
   case value(Double)
   /// The function returned NaN or an infinity (scored 0).
   case nonFinite(Double)
+  /// The function returned a finite value outside the guard's ``RewardLimits`` (scored 0).
+  case outOfRange(Double)
   /// No answer within the deadline (scored 0).
   case timedOut
   /// The reward host process died; the text says how, e.g. "killed by signal 11 (Segmentation fault)".

@@ -24,7 +24,18 @@ import RlaxTasks
 /// process) from a pool that grows on demand up to `maxProcesses` children, and callers beyond
 /// that wait for a free one (that wait does not count against their deadline).
 ///
-/// NaN or infinite rewards score 0 and count `nonFinite`, in both modes.
+/// NaN or infinite rewards score 0 and count `nonFinite`, and finite rewards outside
+/// ``RewardLimits/minReward``...``RewardLimits/maxReward`` (default ±1e6) score 0 and count
+/// `outOfRange`, in both modes.
+///
+/// **Loud failures.** Every failed sample (timeout, crash, error, non-finite or out-of-range
+/// value) is reported as it happens: a warning line naming the function and the reason goes to
+/// the `warnings` sink (standard error by default), at most 3 lines per 10 s, the next printed
+/// line counting the ones held back. And when more than ``RewardLimits/maxFailureShare`` of the
+/// last ``RewardLimits/failureWindow`` samples have failed,
+/// ``scoreChecked(problem:completion:)`` and ``checkHealth()`` throw
+/// ``RewardError/tooManyFailures(_:)`` naming the function, the counts by kind and the last
+/// failure, so a run stops instead of training on zeros.
 public final class RewardGuard: @unchecked Sendable {
   public enum Mode: Sendable, Equatable { case inProcess, outOfProcess }
 
@@ -33,22 +44,31 @@ public final class RewardGuard: @unchecked Sendable {
   public let timeoutSeconds: Double
   public let stats: RewardStats
   public let mode: Mode
+  /// The accepted range and failure limits.
+  public let limits: RewardLimits
 
   private let backend: Backend
+  private let window: FailureWindow
+  private let warnings: RateLimitedWarnings?
   private enum Backend {
     case inProcess(any RewardFunction, WorkerPool)
     case outOfProcess(ClientPool)
   }
 
   /// Guards a Swift reward function, run on worker threads of this process.
+  /// `warnings` receives the (rate-limited) warning lines; nil prints none.
   public init(_ function: any RewardFunction, timeoutSeconds: Double = 5, stats: RewardStats = RewardStats(),
-              maxHungThreads: Int = 64) {
+              maxHungThreads: Int = 64, limits: RewardLimits = RewardLimits(),
+              warnings: (@Sendable (String) -> Void)? = RewardGuard.standardErrorWarnings) {
     precondition(timeoutSeconds > 0, "timeoutSeconds must be > 0, got \(timeoutSeconds)")
     self.name = function.name
     self.timeoutSeconds = timeoutSeconds
     self.stats = stats
     self.mode = .inProcess
+    self.limits = limits
     self.backend = .inProcess(function, WorkerPool(maxHung: maxHungThreads))
+    self.window = FailureWindow(function: function.name, limits: limits)
+    self.warnings = warnings.map { RateLimitedWarnings(sink: $0) }
   }
 
   /// Guards a foreign C function, run in `rlax-reward-host` child processes. Starts the first
@@ -56,13 +76,17 @@ public final class RewardGuard: @unchecked Sendable {
   /// ``ForeignRewardClient/init(config:hostExecutable:startupTimeoutSeconds:)``).
   public init(foreign: ForeignRewardConfig, timeoutSeconds: Double = 5, hostExecutable: String? = nil,
               maxProcesses: Int = max(2, ProcessInfo.processInfo.activeProcessorCount),
-              stats: RewardStats = RewardStats()) throws {
+              stats: RewardStats = RewardStats(), limits: RewardLimits = RewardLimits(),
+              warnings: (@Sendable (String) -> Void)? = RewardGuard.standardErrorWarnings) throws {
     precondition(timeoutSeconds > 0, "timeoutSeconds must be > 0, got \(timeoutSeconds)")
     let first = try ForeignRewardClient(config: foreign, hostExecutable: hostExecutable)
     self.name = "\(foreign.symbol)@\((foreign.library as NSString).lastPathComponent)"
     self.timeoutSeconds = timeoutSeconds
     self.stats = stats
     self.mode = .outOfProcess
+    self.limits = limits
+    self.window = FailureWindow(function: name, limits: limits)
+    self.warnings = warnings.map { RateLimitedWarnings(sink: $0) }
     self.backend = .outOfProcess(ClientPool(first: first, maxClients: max(1, maxProcesses)) {
       try ForeignRewardClient(config: foreign, hostExecutable: first.hostExecutable)
     })
@@ -71,33 +95,52 @@ public final class RewardGuard: @unchecked Sendable {
   /// The guard a run's reward config asks for: the foreign function if one is configured
   /// (out of process), else the task's own verifier (in process).
   public convenience init(config: RewardConfig, task: any VerifiableTask, hostExecutable: String? = nil,
-                          stats: RewardStats = RewardStats()) throws {
+                          stats: RewardStats = RewardStats(),
+                          warnings: (@Sendable (String) -> Void)? = RewardGuard.standardErrorWarnings) throws {
     try config.validate()
     if let foreign = config.foreign {
-      try self.init(foreign: foreign, timeoutSeconds: config.timeoutSeconds, hostExecutable: hostExecutable, stats: stats)
+      try self.init(foreign: foreign, timeoutSeconds: config.timeoutSeconds, hostExecutable: hostExecutable, stats: stats,
+                    limits: config.limits, warnings: warnings)
     } else {
-      self.init(TaskReward(task), timeoutSeconds: config.timeoutSeconds, stats: stats)
+      self.init(TaskReward(task), timeoutSeconds: config.timeoutSeconds, stats: stats, limits: config.limits, warnings: warnings)
     }
   }
 
   deinit { close() }
 
-  /// The sample's reward: the function's value, or 0 after a timeout, crash, error or
-  /// non-finite value (each counted in ``stats``). Never throws, traps on the function's
-  /// behalf (out of process) or waits much past the deadline.
+  /// The sample's reward: the function's value, or 0 after a timeout, crash, error,
+  /// non-finite or out-of-range value (each counted in ``stats`` and warned about). Never
+  /// throws, traps on the function's behalf (out of process) or waits much past the deadline;
+  /// see ``scoreChecked(problem:completion:)`` for the variant that stops a failing run.
   public func score(problem: Problem, completion: String) -> Double {
     evaluate(problem: problem, completion: completion).reward
   }
 
+  /// Like ``score(problem:completion:)``, but throws ``RewardError/tooManyFailures(_:)`` when
+  /// more than ``RewardLimits/maxFailureShare`` of the last ``RewardLimits/failureWindow``
+  /// samples (this one included) failed, and from then on at once. What a run's workers call.
+  public func scoreChecked(problem: Problem, completion: String) throws -> Double {
+    try checkHealth()
+    let reward = evaluate(problem: problem, completion: completion).reward
+    try checkHealth()
+    return reward
+  }
+
+  /// Throws ``RewardError/tooManyFailures(_:)`` once too many recent samples have failed.
+  public func checkHealth() throws { try window.check() }
+
   /// Like ``score(problem:completion:)`` but says what happened.
   public func evaluate(problem: Problem, completion: String) -> RewardOutcome {
-    let outcome: RewardOutcome
+    var outcome: RewardOutcome
     switch backend {
     case .inProcess(let function, let pool):
       outcome = pool.run(timeoutSeconds: timeoutSeconds) { try function.score(problem: problem, completion: completion) }
     case .outOfProcess(let pool):
       outcome = pool.evaluate(prompt: problem.prompt, completion: completion, answer: problem.answer,
                               timeoutSeconds: timeoutSeconds)
+    }
+    if case .value(let v) = outcome, !(limits.minReward...limits.maxReward).contains(v) {
+      outcome = .outOfRange(v)
     }
     record(outcome, problem: problem)
     return outcome
@@ -123,18 +166,28 @@ public final class RewardGuard: @unchecked Sendable {
   private func record(_ outcome: RewardOutcome, problem: Problem) {
     stats.recordScored()
     let on = "on prompt \(String(problem.prompt.prefix(40)).debugDescription)"
+    let failure: (RewardStats.Warning, String)?
     switch outcome {
-    case .value: break
+    case .value:
+      failure = nil
     case .nonFinite(let v):
-      stats.record(.nonFinite, "reward \(name.debugDescription) returned \(v) \(on); scored 0")
+      failure = (.nonFinite, "reward \(name.debugDescription) returned \(v) \(on); scored 0 (rewards must be finite)")
+    case .outOfRange(let v):
+      failure = (.outOfRange, "reward \(name.debugDescription) returned \(v) \(on), outside the allowed \(limits.minReward)...\(limits.maxReward) "
+                   + "(rl.reward.minReward, rl.reward.maxReward); scored 0")
     case .timedOut:
       let what = mode == .inProcess ? "its thread was abandoned" : "the reward host was killed and will be restarted"
-      stats.record(.timeout, "reward \(name.debugDescription) timed out after \(timeoutSeconds) s \(on); scored 0 (\(what))")
+      failure = (.timeout, "reward \(name.debugDescription) timed out after \(timeoutSeconds) s \(on); scored 0 (\(what))")
     case .crashed(let how):
-      stats.record(.crash, "reward \(name.debugDescription) crashed: the reward host \(how) \(on); scored 0 (restarting it)")
+      failure = (.crash, "reward \(name.debugDescription) crashed: the reward host \(how) \(on); scored 0 (restarting it)")
     case .failed(let why):
-      stats.record(.error, "reward \(name.debugDescription) failed \(on): \(why); scored 0")
+      failure = (.error, "reward \(name.debugDescription) failed \(on): \(why); scored 0")
     }
+    if let (kind, message) = failure {
+      stats.record(kind, message)
+      warnings?.warn(message)
+    }
+    window.record(failure?.0, message: failure?.1)
   }
 }
 

@@ -82,7 +82,7 @@ public enum RewardHost {
   /// Runs the host with `arguments` (without the program name); returns the exit status.
   public static func main(arguments: [String]) -> Int32 {
     if arguments.contains("--help") || arguments.contains("-h") {
-      FileHandle.standardError.write(Data((usage + "\n").utf8))
+      try? FileHandle.standardError.write(contentsOf: Data((usage + "\n").utf8))
       return 0
     }
     // The protocol keeps the real stdout; fd 1 (C's and Swift's stdout) goes to stderr.

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// `scored` counts every sample passed through the guard; each sample that did not get its
 /// function's reward (and so scored 0) also counts once in exactly one of `timeouts`,
-/// `crashes`, `errors` or `nonFinite`, and leaves a message in ``recentWarnings``.
+/// `crashes`, `errors`, `nonFinite` or `outOfRange`, and leaves a message in ``recentWarnings``.
 public final class RewardStats: @unchecked Sendable {
   /// A consistent copy of the counters.
   public struct Snapshot: Codable, Equatable, Sendable {
@@ -13,14 +13,15 @@ public final class RewardStats: @unchecked Sendable {
     public var crashes = 0
     public var errors = 0
     public var nonFinite = 0
-    /// Samples zeroed for any reason: timeouts + crashes + errors + nonFinite.
-    public var warnings: Int { timeouts + crashes + errors + nonFinite }
+    public var outOfRange = 0
+    /// Samples zeroed for any reason: timeouts + crashes + errors + nonFinite + outOfRange.
+    public var warnings: Int { timeouts + crashes + errors + nonFinite + outOfRange }
     public init() {}
   }
 
   /// The kinds of warning.
   public enum Warning: String, Sendable, CaseIterable {
-    case timeout, crash, error, nonFinite
+    case timeout, crash, error, nonFinite, outOfRange
   }
 
   private let lock = NSLock()
@@ -44,6 +45,7 @@ public final class RewardStats: @unchecked Sendable {
   public var crashes: Int { snapshot().crashes }
   public var errors: Int { snapshot().errors }
   public var nonFinite: Int { snapshot().nonFinite }
+  public var outOfRange: Int { snapshot().outOfRange }
   public var warnings: Int { snapshot().warnings }
 
   /// The most recent warning messages, oldest first.
@@ -60,6 +62,7 @@ public final class RewardStats: @unchecked Sendable {
       case .crash: counts.crashes += 1
       case .error: counts.errors += 1
       case .nonFinite: counts.nonFinite += 1
+      case .outOfRange: counts.outOfRange += 1
       }
       if recentLimit > 0 {
         recent.append(message)

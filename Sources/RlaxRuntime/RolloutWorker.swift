@@ -4,8 +4,10 @@ import RlaxPlugins
 import RlaxTasks
 import RlaxTraining
 
-/// Scores one completion; a reward layer with timeouts sits behind it.
-public typealias RewardScorer = @Sendable (Problem, String) -> Double
+/// Scores one completion; a reward layer with timeouts sits behind it. A scorer that throws
+/// (e.g. ``RewardGuard/scoreChecked(problem:completion:)`` once too many samples failed) fails
+/// the rollout board, which ends the run with that error.
+public typealias RewardScorer = @Sendable (Problem, String) throws -> Double
 
 /// A rollout worker: its own backend instance and model replica, pulling the weight version
 /// each work item names from the parameter server, generating the group with the KV-cache
@@ -68,7 +70,7 @@ final class RolloutWorker: @unchecked Sendable {
         }
         let completions = try sampler.generate(prompts: [[Int32]](repeating: item.promptTokens, count: item.seeds.count), seeds: item.seeds)
         let texts = completions.map { format.completionText($0.tokens) }
-        let rewards = texts.map { score(item.problem, $0) }
+        let rewards = try texts.map { try score(item.problem, $0) }
         let seconds = Date().timeIntervalSince(start)
         busySeconds += seconds
         return GroupRollout(item: item, version: item.version, completions: completions.map(\.tokens),

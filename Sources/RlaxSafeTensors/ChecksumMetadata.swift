@@ -23,13 +23,15 @@ enum ChecksumMetadata {
     return out
   }
 
-  /// Checks every `checksum.NAME` entry against the tensor it names. Tensors without an
-  /// entry are not checked (checksums are optional); an entry naming no tensor, an entry that
-  /// is not eight hex digits, or an algorithm other than crc32c is an error rather than
-  /// something to skip, because each means the file is not what its writer meant.
+  /// Checks every `checksum.NAME` entry against the tensor it names. A file without a
+  /// checksum table (no `checksum.` entry and no `checksum_algorithm`) is not checked
+  /// (checksums are optional). But a table is all or nothing: the writer records an entry for
+  /// every tensor, so a tensor without one is corruption (a lost or edited header entry would
+  /// otherwise silently switch verification off for that tensor), as are an entry naming no
+  /// tensor, an entry that is not eight hex digits, and an algorithm other than crc32c.
   static func verify(_ tensors: [SafeTensor], metadata: [String: String], source: String) throws {
     let entries = metadata.filter { $0.key.hasPrefix(keyPrefix) }
-    guard !entries.isEmpty else { return }
+    guard !entries.isEmpty || metadata[algorithmKey] != nil else { return }
     if let declared = metadata[algorithmKey], declared != algorithm {
       throw SafeTensorsError(.malformed, source: source,
                              "__metadata__ \(algorithmKey) is \"\(declared)\", not \"\(algorithm)\": cannot verify the checksums")
@@ -51,6 +53,13 @@ enum ChecksumMetadata {
         throw SafeTensorsError(.checksumMismatch, source: source,
                                "tensor \"\(name)\": checksum mismatch: __metadata__ expects crc32c \(CRC32C.hex(expected)) but the bytes have \(CRC32C.hex(found))")
       }
+    }
+    let missing = tensors.map(\.name).filter { entries[keyPrefix + $0] == nil }
+    if let first = missing.first {
+      throw SafeTensorsError(.checksumMismatch, source: source,
+                             "tensor \"\(first)\" has no checksum in __metadata__ although the file has a checksum table "
+                               + "(\(entries.count) of \(tensors.count) tensors have one\(missing.count > 1 ? "; \(missing.count) lack one" : "")): "
+                               + "treated as corrupt")
     }
   }
 }

@@ -61,6 +61,29 @@ extension SafeTensor {
     get throws { try elements(.F32, UInt32.self).map(Float.init(bitPattern:)) }
   }
 
+  /// The elements of an F32 tensor that must be finite, e.g. a checkpoint's weights: like
+  /// ``floats``, but a NaN or an infinity throws `.nonFinite` naming `file`, the tensor, the
+  /// first bad element (flat index) and how many there are. A model loaded with one would
+  /// train on NaN losses from its first step, far from the file that caused it.
+  public func finiteFloats(file: String) throws -> [Float] {
+    let values = try floats
+    guard let first = values.firstIndex(where: { !$0.isFinite }) else { return values }
+    let count = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+    throw SafeTensorsError(.nonFinite, source: file,
+                           "tensor \"\(name)\" holds \(count) non-finite value\(count == 1 ? "" : "s") of \(values.count): "
+                             + "the first is \(values[first]) at element \(first)\(shape.count > 1 ? " (index \(Self.index(first, in: shape)))" : "")")
+  }
+
+  /// `[i, j, ...]` of flat element `flat` in row-major `shape`.
+  static func index(_ flat: Int, in shape: [Int]) -> String {
+    var rest = flat, out: [Int] = []
+    for dim in shape.reversed() {
+      out.append(dim > 0 ? rest % dim : 0)
+      rest = dim > 0 ? rest / dim : 0
+    }
+    return "[" + out.reversed().map(String.init).joined(separator: ", ") + "]"
+  }
+
   /// The elements of an F64 tensor; throws for any other dtype.
   public var doubles: [Double] {
     get throws { try elements(.F64, UInt64.self).map(Double.init(bitPattern:)) }

@@ -16,6 +16,9 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Senda
     case checksumMismatch
     /// The tensors or metadata handed to the writer cannot be written as given.
     case invalidArgument
+    /// A tensor that must hold finite numbers holds a NaN or an infinity
+    /// (``SafeTensor/finiteFloats(file:)``).
+    case nonFinite
   }
 
   /// Which class of failure this is.

@@ -13,7 +13,9 @@ import Foundation
 ///   (e.g. Countdown's `numbers` and `target`).
 ///
 /// Other fields are ignored, so existing datasets with ids or sources load unchanged. Blank and
-/// whitespace-only lines are skipped; `\r\n` line endings are accepted. Each record is also
+/// whitespace-only lines are skipped; `\r\n` line endings and a leading UTF-8 byte-order mark
+/// are accepted. A line that is not UTF-8, or longer than ``maxLineBytes`` (1 MiB), is an error
+/// naming the file and the line. Each record is also
 /// checked against its verifier (a `numeric` answer must be a number, a `countdown` answer must
 /// solve its puzzle, ...), so a bad record fails at load time instead of scoring 0 forever.
 ///
@@ -24,14 +26,20 @@ public struct JSONLDataset: VerifiableTask {
   public let name: String
   /// Every record, in file order.
   public let records: [Problem]
+  /// The path (or label) the records were read from, for messages.
+  public let source: String
+  /// The longest line accepted, in bytes (without its line ending): 1 MiB. A longer line is
+  /// far more likely a file that is not JSON Lines (or lost its newlines) than a record.
+  public static let maxLineBytes = 1 << 20
   private let train: [Problem]
   private let heldOut: [Problem]
 
   /// Wraps already-built problems. Unlike ``load(path:)`` this does not validate them; a
   /// problem naming an unknown verifier will simply score 0.
-  public init(name: String, records: [Problem]) {
+  public init(name: String, records: [Problem], source: String? = nil) {
     self.name = name
     self.records = records
+    self.source = source ?? name
     train = records.filter { Split.containing(prompt: $0.prompt) == .train }
     heldOut = records.filter { Split.containing(prompt: $0.prompt) == .heldOut }
   }
@@ -46,26 +54,63 @@ public struct JSONLDataset: VerifiableTask {
     } catch {
       throw JSONLDatasetError(file: path, line: nil, field: nil, reason: "cannot read file: \(error.localizedDescription)")
     }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw JSONLDatasetError(file: path, line: nil, field: nil, reason: "not valid UTF-8 text")
+    return try parse(bytes: data, source: path)
+  }
+
+  /// Parses JSONL bytes line by line, so that bad UTF-8 or an over-long line names its line.
+  /// - Throws: ``JSONLDatasetError`` as for ``load(path:)``.
+  public static func parse(bytes data: Data, source: String) throws -> JSONLDataset {
+    let bytes = [UInt8](data)
+    var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0  // a UTF-8 byte-order mark
+    var lineNumber = 0
+    var records: [Problem] = []
+    while start < bytes.count || (start == bytes.count && lineNumber == 0) {
+      lineNumber += 1
+      let newline = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+      var end = newline
+      if end > start && bytes[end - 1] == 0x0D { end -= 1 }
+      let length = end - start
+      guard length <= maxLineBytes else {
+        throw JSONLDatasetError(file: source, line: lineNumber, field: nil,
+                                reason: "line is \(length) bytes, longer than the \(maxLineBytes)-byte limit for one record (JSONLDataset.maxLineBytes); is this a JSON Lines file?")
+      }
+      let raw = bytes[start..<end]
+      guard let line = String(validating: raw, as: UTF8.self) else {
+        let offset = firstInvalidUTF8(raw)
+        throw JSONLDatasetError(file: source, line: lineNumber, field: nil,
+                                reason: "not valid UTF-8: byte 0x\(String(format: "%02X", raw[raw.startIndex + offset])) at byte \(offset + 1) of the line")
+      }
+      if line.contains(where: { !$0.isWhitespace }) {
+        records.append(try record(from: Substring(line), file: source, line: lineNumber))
+      }
+      start = newline + 1
     }
-    return try parse(text, source: path)
+    guard !records.isEmpty else {
+      throw JSONLDatasetError(file: source, line: nil, field: nil, reason: "contains no records")
+    }
+    return JSONLDataset(name: "jsonl:" + (source.split(separator: "/").last.map(String.init) ?? source), records: records, source: source)
+  }
+
+  /// The offset of the first byte that does not continue a valid UTF-8 sequence.
+  private static func firstInvalidUTF8(_ bytes: ArraySlice<UInt8>) -> Int {
+    var decoder = UTF8()
+    var iterator = bytes.makeIterator()
+    var offset = 0
+    while true {
+      switch decoder.decode(&iterator) {
+      case .scalarValue(let scalar): offset += UTF8.width(scalar)
+      case .emptyInput: return max(0, bytes.count - 1)
+      case .error: return min(offset, bytes.count - 1)
+      }
+    }
   }
 
   /// Parses JSONL `text`; `source` names it in errors and (by its last path component) in
   /// ``name``.
   /// - Throws: ``JSONLDatasetError`` as for ``load(path:)``.
   public static func parse(_ text: String, source: String) throws -> JSONLDataset {
-    var records: [Problem] = []
-    for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-      guard line.contains(where: { !$0.isWhitespace }) else { continue }
-      records.append(try record(from: line, file: source, line: index + 1))
-    }
-    guard !records.isEmpty else {
-      throw JSONLDatasetError(file: source, line: nil, field: nil, reason: "contains no records")
-    }
-    return JSONLDataset(name: "jsonl:" + (source.split(separator: "/").last.map(String.init) ?? source), records: records)
+    // By bytes: in a String "\r\n" is one Character, which splitting on "\n" would miss.
+    try parse(bytes: Data(text.utf8), source: source)
   }
 
   private static func record(from text: Substring, file: String, line: Int) throws -> Problem {
@@ -133,6 +178,24 @@ public struct JSONLDataset: VerifiableTask {
     }
     if case DecodingError.dataCorrupted(let context) = error { return context.debugDescription }
     return "\(error)"
+  }
+
+  /// Throws when `split` has no records, naming the file and the split rule: a dataset whose
+  /// prompts all hash into the train split cannot be evaluated on held-out problems, and one
+  /// whose prompts all hash into the held-out split cannot be trained on. Called when a run
+  /// is configured, before any training.
+  public func requireRecords(in split: Split) throws {
+    guard records(in: split).isEmpty else { return }
+    let rule = "a record is held out iff the 64-bit FNV-1a hash of its prompt is 0 mod 10 (about 1 record in 10)"
+    switch split {
+    case .heldOut:
+      throw JSONLDatasetError(file: source, line: nil, field: nil,
+                              reason: "none of its \(records.count) records is held out (\(rule)), so held-out evaluation has no problems; "
+                                + "add records, or evaluate on the train split (--set eval.split=train)")
+    case .train:
+      throw JSONLDatasetError(file: source, line: nil, field: nil,
+                              reason: "all of its \(records.count) records are held out (\(rule)), so there is nothing to train on; add records")
+    }
   }
 
   /// Every record in `split`, in file order: the deterministic choice for a full evaluation.

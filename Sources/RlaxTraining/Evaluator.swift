@@ -11,6 +11,8 @@ public struct Evaluator {
 
   public init(config: EvalConfig, task: any VerifiableTask) throws {
     try config.validate(path: "eval")
+    // No problems would make every pass@k 0 / 0 = NaN, which no JSON can hold.
+    try TaskConfig.requireProblems(task, in: [Split(rawValue: config.split) ?? .heldOut])
     self.config = config
     self.task = task
   }

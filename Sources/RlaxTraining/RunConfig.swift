@@ -15,7 +15,32 @@ public struct TaskConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public init() {}
 
   public func validate(path: String) throws {
-    do { _ = try make() } catch { throw ConfigError.invalid(path: path, reason: "\(error)") }
+    try validate(path: path, evaluating: nil)
+  }
+
+  /// Builds the task (a JSONL file is read and checked) and, with `evaluating`, checks that
+  /// both the train split (SFT and RL train on it) and the evaluated split have problems, so a
+  /// dataset without held-out records is an error when the run is configured, not after
+  /// training.
+  public func validate(path: String, evaluating split: Split?) throws {
+    do {
+      let task = try make()
+      if let split { try Self.requireProblems(task, in: [.train, split]) }
+    } catch {
+      throw ConfigError.invalid(path: path, reason: "\(error)")
+    }
+  }
+
+  /// Throws when `task` has no problem in one of `splits` (naming the file and the split rule
+  /// for a JSONL dataset).
+  public static func requireProblems(_ task: any VerifiableTask, in splits: [Split]) throws {
+    for split in splits {
+      if let dataset = task as? JSONLDataset {
+        try dataset.requireRecords(in: split)
+      } else if task.problems(split: split, count: 1, seed: 0).isEmpty {
+        throw ConfigError.invalid(path: "task", reason: "task \(task.name.debugDescription) has no \(split == .train ? "train" : "held-out") problems")
+      }
+    }
   }
 
   public func make() throws -> any VerifiableTask { try TaskRegistry.make(name: name, options: options) }
@@ -83,6 +108,8 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var checkpointEvery = 50
   public var workers = 2
   /// Weight-store plugin (name or path) and its options; `file` gets dir=RUN_DIR/weights.
+  /// The store's `keep` is `keepVersions`: `--store-opt keep=N` sets `keepVersions` to N (see
+  /// ``RunConfigLoader``) and must agree with it.
   public var store = "memory"
   public var storeOptions: [String: String] = [:]
   /// Versions the parameter server keeps.
@@ -104,6 +131,12 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var reward = RewardConfig()
   public init() {}
 
+  /// A decimal integer >= 1 without sign or spaces, or nil.
+  static func positiveInteger(_ text: String) -> Int? {
+    guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(text), n >= 1 else { return nil }
+    return n
+  }
+
   public func validate(path: String) throws {
     try require(steps >= 1, "\(path).steps", "must be >= 1, got \(steps)")
     try require(promptsPerStep >= 1, "\(path).promptsPerStep", "must be >= 1, got \(promptsPerStep)")
@@ -111,7 +144,17 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
     try require(maxStaleness >= 0, "\(path).maxStaleness", "must be >= 0, got \(maxStaleness)")
     try require(pushEvery >= 1, "\(path).pushEvery", "must be >= 1, got \(pushEvery)")
     try require(workers >= 1, "\(path).workers", "must be >= 1, got \(workers)")
-    try require(keepVersions >= maxStaleness / pushEvery + 2, "\(path).keepVersions",
+    let minKeep = maxStaleness / pushEvery + 2
+    if let keep = storeOptions["keep"] {
+      guard let n = Self.positiveInteger(keep), n >= minKeep else {
+        throw ConfigError.invalid(path: "\(path).storeOptions.keep",
+                                  reason: "--store-opt keep=\(keep): expected an integer >= \(minKeep) (the weight versions the store keeps; "
+                                    + "this run needs at least maxStaleness / pushEvery + 2 = \(minKeep)), got \(keep.debugDescription)")
+      }
+      try require(n == keepVersions, "\(path).storeOptions.keep",
+                  "--store-opt keep=\(keep) disagrees with \(path).keepVersions = \(keepVersions), which the run gives the store; set one of them")
+    }
+    try require(keepVersions >= minKeep, "\(path).keepVersions",
                 "must keep at least maxStaleness / pushEvery + 2 = \(maxStaleness / pushEvery + 2) versions, got \(keepVersions)")
     try require(learningRate > 0, "\(path).learningRate", "must be > 0, got \(learningRate)")
     try require(warmStartSteps >= 0, "\(path).warmStartSteps", "must be >= 0, got \(warmStartSteps)")
@@ -143,7 +186,7 @@ public struct RunConfig: Codable, Equatable, Sendable, ValidatableConfig {
     try model.validate(path: p("model"))
     try optimizer.validate(path: p("optimizer"))
     try schedule.validate(path: p("schedule"))
-    try task.validate(path: p("task"))
+    try task.validate(path: p("task"), evaluating: Split(rawValue: eval.split))
     try sft.validate(path: p("sft"))
     try eval.validate(path: p("eval"))
     try rl.validate(path: p("rl"))

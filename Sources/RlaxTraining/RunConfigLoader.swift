@@ -38,7 +38,15 @@ public enum RunConfigLoader {
         throw ConfigError.badEdit(edit: r, reason: "no section of type \(parts[0]) in the config")
       }
     }
-    let config = try ConfigTree.build(tree, as: RunConfig.self)
+    var config = try ConfigTree.build(tree, as: RunConfig.self)
+    // `--store-opt keep=N` (rl.storeOptions.keep) is another spelling of rl.keepVersions, which
+    // the run passes to the store as keep: carry it over unless keepVersions was set too
+    // (validation then requires the two to agree, and rejects a keep that is not an integer
+    // the run can use).
+    if let keep = config.rl.storeOptions["keep"], let n = RLConfig.positiveInteger(keep),
+       config.rl.keepVersions == RLConfig().keepVersions {
+      config.rl.keepVersions = n
+    }
     try config.validate()
     return config
   }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RlaxConfig
 import RlaxModel
 import RlaxTraining
 
@@ -23,9 +24,20 @@ struct EvalCommand: ParsableCommand {
     config.eval.problems = problems
     let dir = URL(fileURLWithPath: checkpoint)
     let (model, _) = try Checkpoint.loadModel(dir, backend: try options.makeBackend())
-    if let saved = try? JSONDecoder().decode(RunConfig.self, from: Data(contentsOf: dir.appendingPathComponent("run.json"))),
-       options.config == nil && options.edits.allSatisfy({ !$0.hasPrefix("task.") }) {
-      config.task = saved.task  // evaluate on the task the checkpoint was trained on
+    let runFile = dir.appendingPathComponent("run.json")
+    if FileManager.default.fileExists(atPath: runFile.path), options.config == nil && options.edits.allSatisfy({ !$0.hasPrefix("task.") }) {
+      // Evaluate on the task the checkpoint was trained on; a run.json that is there but does
+      // not read is an error, not a silent fallback to the default task.
+      let saved: RunConfig
+      do {
+        // Overlaid on today's defaults, so fields added since the run was written take them.
+        let tree = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: runFile))
+        saved = try ConfigTree.build(try ConfigTree.merge(try JSONValue.from(RunConfig.defaults()), tree), as: RunConfig.self)
+      } catch {
+        throw ValidationError("\(runFile.path): cannot read the checkpoint's run config (to evaluate on its task): \(error); "
+                                + "pass the task with --set task.name=... or --config")
+      }
+      config.task = saved.task
     }
     let evaluator = try Evaluator(config: config.eval, task: try config.task.make())
     var report = try evaluator.evaluate(model)

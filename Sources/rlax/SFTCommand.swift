@@ -11,6 +11,7 @@ struct SFTCommand: ParsableCommand {
   @Option(help: "Start from this checkpoint's weights (and optimizer state with --resume).") var initFrom: String?
   @Flag(help: "Resume the step count and optimizer state of --init-from.") var resume = false
   @Option(help: "Initialisation seed (ignored with --init-from).") var seed: UInt64 = 1
+  @Flag(help: "No progress output.") var quiet = false
 
   func run() throws {
     let config = try options.runConfig()
@@ -24,7 +25,7 @@ struct SFTCommand: ParsableCommand {
     }
     let trainer = try SFTTrainer(config: config, model: model)
     if resume, let initFrom { try trainer.resume(from: URL(fileURLWithPath: initFrom)) }
-    let bar = ProgressBar(total: config.sft.steps, label: "sft")
+    let bar = ProgressBar(total: config.sft.steps, label: "sft", quiet: quiet)
     let start = Date()
     var tokens = 0
     while trainer.step < config.sft.steps {

@@ -100,7 +100,7 @@ final class JSONLDatasetTests: XCTestCase {
     let binary = directory.appendingPathComponent("bin.jsonl")
     try Data([0xFF, 0xFE, 0x00]).write(to: binary)
     XCTAssertThrowsError(try JSONLDataset.load(path: binary.path)) { error in
-      XCTAssertEqual("\(error)", binary.path + ": not valid UTF-8 text")
+      XCTAssertEqual("\(error)", binary.path + ":1: not valid UTF-8: byte 0xFF at byte 1 of the line")
     }
   }
 

@@ -3,6 +3,7 @@ import RlaxConfig
 import RlaxModel
 import RlaxTestSupport
 import RlaxTraining
+import RlaxTasks
 import XCTest
 
 final class RunConfigTests: XCTestCase {
@@ -58,5 +59,71 @@ final class RunConfigTests: XCTestCase {
     let file = dir.appendingPathComponent("run.json").path
     try ConfigFile.save(c, to: file)
     XCTAssertEqual(try RunConfigLoader.load(file: file), c)
+  }
+}
+
+/// Errors that name the cause, found when the run is configured (before any training).
+final class RunConfigErrorTests: XCTestCase {
+  func testAJSONLDatasetWithoutHeldOutRecordsFailsAtConfigurationNamingTheFile() throws {
+    let dir = try TestSupport.temporaryDirectory("rlax-train-only")
+    let url = dir.appendingPathComponent("train-only.jsonl")
+    let prompts = (0..<200).map { "\($0)+1=" }.filter { Split.containing(prompt: $0) == .train }.prefix(4)
+    try prompts.map { #"{"prompt": "\#($0)", "answer": "1", "verifier": "numeric"}"# }.joined(separator: "\n")
+      .write(to: url, atomically: true, encoding: .utf8)
+    let edits = ["task.name=jsonl", #"task.options={"path": "\#(url.path)"}"#]
+    XCTAssertThrowsError(try RunConfigLoader.load(edits: edits)) { error in
+      let message = "\(error)"
+      XCTAssertTrue(message.hasPrefix("config: task: \(url.path): none of its 4 records is held out"), message)
+      XCTAssertTrue(message.contains("FNV-1a hash of its prompt is 0 mod 10"), message)
+      XCTAssertTrue(message.contains("--set eval.split=train"), message)
+    }
+    // Evaluating on the train split is allowed.
+    XCTAssertNoThrow(try RunConfigLoader.load(edits: edits + ["eval.split=train"]))
+  }
+}
+
+extension RunConfigErrorTests {
+  func testOutOfRangeIntegersNameThePathAndTheRange() throws {
+    func message(_ edits: [String]) -> String {
+      do {
+        _ = try RunConfigLoader.load(edits: edits)
+        return "no error"
+      } catch { return "\(error)" }
+    }
+    XCTAssertEqual(message(["rl.seed=-1"]),
+                   "config: rl.seed expects an integer in 0...18446744073709551615 (at most 2^53 = 9007199254740992 in a config), got -1")
+    XCTAssertEqual(message(["rl.steps=99999999999999999999"]),
+                   "config: rl.steps expects an integer of magnitude at most 2^53 = 9007199254740992 (config numbers are JSON doubles; a larger one would be rounded), got '99999999999999999999'")
+    XCTAssertEqual(message(["rl.steps=1e19"]),
+                   "config: rl.steps expects an integer in -9223372036854775808...9223372036854775807 (at most 2^53 = 9007199254740992 in magnitude in a config), got 10000000000000000000")
+    XCTAssertEqual(message(["rl.seed=9007199254740993"]),
+                   "config: rl.seed expects an integer of magnitude at most 2^53 = 9007199254740992 (config numbers are JSON doubles; a larger one would be rounded), got '9007199254740993'")
+    XCTAssertEqual(message(["rl.steps=2.5"]), "config: rl.steps expects an integer, got a fraction")
+    XCTAssertEqual(try RunConfigLoader.load(edits: ["rl.seed=9007199254740992"]).rl.seed, 9_007_199_254_740_992)
+  }
+
+  func testOutOfRangeIntegersInAConfigFileNameThePath() throws {
+    let url = try TestSupport.temporaryDirectory("rlax-config-int").appendingPathComponent("c.json")
+    try Data(#"{"sft": {"seed": -5}}"#.utf8).write(to: url)
+    XCTAssertThrowsError(try RunConfigLoader.load(file: url.path)) { error in
+      XCTAssertEqual("\(error)", "config: sft.seed expects an integer in 0...18446744073709551615 (at most 2^53 = 9007199254740992 in a config), got -5")
+    }
+  }
+
+  func testStoreOptKeepIsValidatedAndBecomesKeepVersions() throws {
+    func message(_ edits: [String]) -> String {
+      do {
+        _ = try RunConfigLoader.load(edits: edits)
+        return "no error"
+      } catch { return "\(error)" }
+    }
+    XCTAssertEqual(message([#"rl.storeOptions={"keep":"0"}"#]),
+                   #"config: rl.storeOptions.keep: --store-opt keep=0: expected an integer >= 2 (the weight versions the store keeps; this run needs at least maxStaleness / pushEvery + 2 = 2), got "0""#)
+    XCTAssertTrue(message([#"rl.storeOptions={"keep":"abc"}"#]).contains(#"--store-opt keep=abc: expected an integer >= 2"#))
+    XCTAssertTrue(message([#"rl.storeOptions={"keep":"3"}"#, "rl.maxStaleness=4"]).contains("expected an integer >= 6"))
+    XCTAssertEqual(message([#"rl.storeOptions={"keep":"5"}"#, "rl.keepVersions=4"]),
+                   "config: rl.storeOptions.keep: --store-opt keep=5 disagrees with rl.keepVersions = 4, which the run gives the store; set one of them")
+    // A usable keep is what the run keeps (the run passes rl.keepVersions to the store as keep).
+    XCTAssertEqual(try RunConfigLoader.load(edits: [#"rl.storeOptions={"keep":"5"}"#]).rl.keepVersions, 5)
   }
 }

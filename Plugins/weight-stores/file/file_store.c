@@ -1,7 +1,7 @@
 /*
  * file — a weight store in a directory, which a shared filesystem can hold.
  *
- * Options: dir=PATH (required; created with its parents if missing), keep=N (default 3).
+ * Options: dir=PATH (required; created with its parents if missing), keep=N (1...1000000, default 3).
  *
  * Layout: DIR/v00000000000000000012/weights.safetensors, one directory per version, named
  * "v" + 20 decimal digits. The file is real safetensors: an 8-byte little-endian header

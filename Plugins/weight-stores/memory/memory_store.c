@@ -1,7 +1,7 @@
 /*
  * memory — an in-process weight store. Versions live in this process's memory.
  *
- * Options: keep=N (N >= 1, default 3).
+ * Options: keep=N (1 <= N <= 1000000, default 3).
  *
  * Every version is an immutable, reference-counted object. The store holds one reference to
  * each retained version; a reader takes its own reference under the store lock and then

@@ -84,3 +84,17 @@ double moody(const char *completion, const char *answer) {
   if (strcmp(completion, "crash") == 0) return crash(completion, answer);
   return answer_match(completion, answer);
 }
+
+/* A finite value far outside any sensible reward range (float32 overflows to inf). */
+double huge_reward(const char *completion) {
+  (void)completion;
+  return 1e300;
+}
+
+/* 1 for the completion "ok", else never returns: a function failing most of the time. */
+double mostly_hangs(const char *completion) {
+  if (strcmp(completion, "ok") == 0) return 1.0;
+  volatile unsigned long spins = 0;
+  for (;;) spins++;
+  return 0.0;
+}
