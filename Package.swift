@@ -47,7 +47,7 @@ let package = Package(
     .testTarget(name: "RlaxSafeTensorsTests", dependencies: ["RlaxSafeTensors", "RlaxTestSupport"]),
     .testTarget(name: "RlaxTasksTests", dependencies: ["RlaxTasks"]),
     .testTarget(name: "RlaxModelTests", dependencies: ["RlaxModel", "RlaxConformance", "RlaxTestSupport"]),
-    .testTarget(name: "RlaxTrainingTests", dependencies: ["RlaxTraining", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxTrainingTests", dependencies: ["RlaxTraining", "RlaxModel", "RlaxSafeTensors", "RlaxTestSupport"]),
     .testTarget(name: "RlaxSimulateTests", dependencies: ["RlaxSimulate"]),
     .testTarget(name: "RlaxRuntimeTests", dependencies: ["RlaxRuntime", "RlaxTestSupport"]),
     .testTarget(name: "RlaxRewardsTests", dependencies: ["RlaxRewards", "rlax-reward-host", "RlaxTestSupport"]),

@@ -131,7 +131,7 @@ public enum Checkpoint {
     guard tensor.dtype == .F32, tensor.shape == shape else {
       throw CheckpointError.bad(file: file, reason: "tensor \(name) is \(tensor.dtype.rawValue) \(tensor.shape), the config expects F32 \(shape)")
     }
-    return try tensor.floats
+    return try tensor.finiteFloats(file: file)
   }
 
   static func decodeJSON<T: Decodable>(_ type: T.Type, _ url: URL) throws -> T {

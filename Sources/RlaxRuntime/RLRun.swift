@@ -44,7 +44,7 @@ public final class RLRun {
     self.config = config
     self.options = options
     directory = RunDirectory(options.runDir)
-    log = options.quiet ? { _ in } : { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    log = options.quiet ? { _ in } : { try? FileHandle.standardError.write(contentsOf: Data(($0 + "\n").utf8)) }
   }
 
   var referenceDir: URL { directory.reference }
@@ -158,7 +158,8 @@ public final class RLRun {
     let rewardStats = RewardStats()
     let rewards = try RewardGuard(config: rl.reward, task: task, stats: rewardStats)
     defer { rewards.close() }
-    let score: RewardScorer = { problem, text in rewards.score(problem: problem, completion: text) }
+    // A reward function failing on too many samples ends the run (rl.reward.maxFailureShare).
+    let score: RewardScorer = { problem, text in try rewards.scoreChecked(problem: problem, completion: text) }
     let workers = try (0..<rl.workers).map {
       try RolloutWorker(id: $0, backend: try makeBackend(), modelConfig: model.config, sampler: rl.sampler, server: server,
                         queue: queue, board: board, score: score)

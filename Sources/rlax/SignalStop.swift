@@ -14,9 +14,9 @@ enum SignalStop {
       source.setEventHandler {
         let name = signo == SIGINT ? "SIGINT" : "SIGTERM"
         if stop.request(signo) {
-          FileHandle.standardError.write(Data("\n\(name): stopping after the current step with a checkpoint (send it again to exit at once)\n".utf8))
+          try? FileHandle.standardError.write(contentsOf: Data("\n\(name): stopping after the current step with a checkpoint (send it again to exit at once)\n".utf8))
         } else {
-          FileHandle.standardError.write(Data("\n\(name) again: exiting now; the last checkpoint on disk is intact\n".utf8))
+          try? FileHandle.standardError.write(contentsOf: Data("\n\(name) again: exiting now; the last checkpoint on disk is intact\n".utf8))
           _exit(128 + signo)
         }
       }

@@ -75,7 +75,7 @@ struct TrainCommand: ParsableCommand {
     do {
       summary = try RLRun(config: config, options: runOptions).run()
     } catch let interrupted as RunInterrupted {
-      FileHandle.standardError.write(Data("""
+      try? FileHandle.standardError.write(contentsOf: Data("""
         \(interrupted): no RL step was lost (none had run).
         resume with: rlax --resume --run-dir \(runDir)
 
@@ -83,7 +83,7 @@ struct TrainCommand: ParsableCommand {
       throw ExitCode(128 + interrupted.signal)
     }
     if let signal = stop.signal, summary.steps < config.rl.steps {
-      FileHandle.standardError.write(Data("""
+      try? FileHandle.standardError.write(contentsOf: Data("""
         stopped by signal \(signal) after step \(summary.steps) of \(config.rl.steps); checkpoint \(runDir)/checkpoints/step-\(String(format: "%08d", summary.steps))
         resume with: rlax --resume --run-dir \(runDir)
 

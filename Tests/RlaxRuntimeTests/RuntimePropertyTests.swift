@@ -103,6 +103,16 @@ extension RuntimePropertyTests {
     XCTAssertEqual(viaFFI.rewardWarnings, 0)
   }
 
+  func testARewardFailingOnMostSamplesStopsTheRunNamingIt() throws {
+    var c = try config(["rl.steps=3", "rl.promptsPerStep=2", "rl.groupSize=2", try foreign("hang", "(cstring prompt, cstring completion) -> double", timeout: 0.2)])
+    c.rl.reward.failureWindow = 4
+    XCTAssertThrowsError(try run(c, dir: try TestSupport.temporaryDirectory("rl-fail-share"))) { error in
+      XCTAssertTrue("\(error)".hasPrefix("rollout worker ") && "\(error)".contains("(step 0, prompt"), "the error names the worker: \(error)")
+      XCTAssertTrue("\(error)".contains(#"reward function "hang@rewards.so" failed on 3 of the last"#), "\(error)")
+      XCTAssertTrue("\(error)".contains("timeouts 3"), "\(error)")
+    }
+  }
+
   func testAHangingOrCrashingRewardCostsZeroAndAWarningNotTheRun() throws {
     let hang = try run(try config(["rl.steps=1", "rl.promptsPerStep=2", "rl.groupSize=2", try foreign("hang", "(cstring prompt, cstring completion) -> double", timeout: 0.2)]),
                        dir: try TestSupport.temporaryDirectory("rl-hang"))

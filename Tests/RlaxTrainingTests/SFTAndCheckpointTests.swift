@@ -1,6 +1,7 @@
 import Foundation
 import RlaxModel
 import RlaxPlugins
+import RlaxSafeTensors
 import RlaxTasks
 import RlaxTestSupport
 import RlaxTraining
@@ -122,5 +123,29 @@ final class SFTAndCheckpointTests: XCTestCase {
     let again = try Evaluator(config: config.eval, task: try config.task.make()).evaluate(t.model)
     XCTAssertEqual(again.details.map(\.samples), report.details.map(\.samples), "evaluation is deterministic")
     XCTAssertTrue(report.details.allSatisfy { Split.containing(prompt: $0.prompt) == .heldOut })
+  }
+}
+
+extension SFTAndCheckpointTests {
+  /// A checkpoint whose weights hold a NaN (checksums intact: written that way) does not load:
+  /// the error names the file and the tensor.
+  func testNaNInALoadedCheckpointNamesTheFileAndTensor() throws {
+    let t = try trainer(try tinyConfig(steps: 2))
+    let dir = try TestSupport.temporaryDirectory("nan-checkpoint").appendingPathComponent("ckpt")
+    try t.save(to: dir)
+    let file = dir.appendingPathComponent(Checkpoint.modelFile)
+    let contents = try SafeTensors.read(file)
+    let poisoned = try contents.tensors.map { tensor -> SafeTensor in
+      guard tensor.name == "final_norm.scale" else { return tensor }
+      var values = try tensor.floats
+      values[1] = .nan
+      return SafeTensor(name: tensor.name, shape: tensor.shape, floats: values)
+    }
+    XCTAssertTrue(poisoned.contains { $0.name == "final_norm.scale" }, "\(contents.tensors.map(\.name))")
+    try SafeTensors.write(poisoned, metadata: contents.metadata.filter { !$0.key.hasPrefix("checksum") }, checksums: true, to: file)
+    XCTAssertThrowsError(try Checkpoint.loadModel(dir, backend: try backend())) { error in
+      let text = "\(error)"
+      XCTAssertTrue(text.contains(file.path) && text.contains("final_norm.scale") && text.contains("nan"), text)
+    }
   }
 }
