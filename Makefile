@@ -52,7 +52,7 @@ test: all
 
 # The main job: the default RL run (SFT warm start, evaluation, GRPO, evaluation, summary).
 run: release
-	$(shell $(SWIFT) build -c release --show-bin-path)/rlax --backend cpu-blas --algo grpo --run-dir runs/default
+	$(shell $(SWIFT) build -c release --show-bin-path)/rlax --backend cpu-blas --algo grpo --run-dir runs/default --overwrite
 
 verify: release
 	$(shell $(SWIFT) build -c release --show-bin-path)/rlax plugins verify --all

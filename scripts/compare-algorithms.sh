@@ -21,7 +21,7 @@ fi
 echo "| algorithm | pass@1 before | pass@1 after | pass@8 before | pass@8 after | RL seconds | weights sha256 (first 12) |"
 echo "|---|---:|---:|---:|---:|---:|---|"
 for algo in grpo dr-grpo dapo gspo cispo rloo reinforce-pp ppo mdloo; do
-  "$rlax" --algo "$algo" --init "$runs/sft" --run-dir "$runs/$algo" --quiet "$@" >&2
+  "$rlax" --algo "$algo" --init "$runs/sft" --run-dir "$runs/$algo" --overwrite --quiet "$@" >&2
   python3 - "$runs/$algo/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))

@@ -18,7 +18,7 @@ echo "|---:|---:|---|---|---|"
 status=0
 for seed in $seeds; do
   dir=runs/quality/seed$seed
-  "$rlax" --backend cpu-blas --algo grpo --seed "$seed" --run-dir "$dir" --quiet "$@" >&2
+  "$rlax" --backend cpu-blas --algo grpo --seed "$seed" --run-dir "$dir" --overwrite --quiet "$@" >&2
   python3 - "$dir/summary.json" "$seed" <<'PY' || status=1
 import json, sys
 s = json.load(open(sys.argv[1]))

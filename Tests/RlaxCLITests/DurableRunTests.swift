@@ -280,6 +280,14 @@ final class DurableRunTests: XCTestCase {
     XCTAssertEqual(((record?["config"] as? [String: Any])?["model"] as? [String: Any])?["modelDim"] as? Int, 32)
   }
 
+  /// A run-time op error says which phase of the run failed.
+  func testAnOpErrorNamesThePhaseOfTheRun() throws {
+    let backend = try TestSupport.compilePlugin(["Tests/Fixtures/broken/op_error.c"], name: "op-error")
+    let r = try train(try TestSupport.temporaryDirectory("op-error"), ["--steps", "2", "--backend", backend])
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.output.contains("Error: warm start: op-error: embedding_forward is not supported"), r.output)
+  }
+
   func testQuietSilencesEveryProgressLine() throws {
     let r = try train(try TestSupport.temporaryDirectory("quiet"), ["--steps", "3"])
     XCTAssertEqual(r.status, 0, r.output)
