@@ -73,7 +73,7 @@ public final class RLRun {
       throw PluginError.invalidCall(plugin: algorithm.name, operation: "rl",
                                     reason: "needs at least \(algorithm.info.minGroupSize) samples per prompt, rl.groupSize is \(rl.groupSize)")
     }
-    let (start, record) = try claimRunDirectory(backend: backendLibrary.manifest, algorithm: algorithm.library.manifest)
+    let start = try claimRunDirectory(backend: backendLibrary.manifest, algorithm: algorithm.library.manifest)
     if case .checkpoint(let step, _) = start, step == rl.steps,
        let done = try? JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: directory.summary)), done.steps == rl.steps {
       log("\(options.runDir.path) is already complete at step \(step): nothing to do (pass --steps > \(step) to train further)")
@@ -116,7 +116,6 @@ public final class RLRun {
       }
       optimizer = try AdamW(config: config.optimizer, params: model.params)
     }
-    _ = record
     let reference = try phase("loading the reference model") { try Checkpoint.loadModel(referenceDir, backend: trainerBackend).model }
     // The replica of the policy that generated a lagging step's rollouts; on-policy runs never
     // need one, so it is made on first use.
@@ -133,7 +132,7 @@ public final class RLRun {
       try DurableStorage.write(try encoder.encode(before), to: beforeFile)
       log("eval before: " + format(before))
     }
-    try checkStop(phase: "evaluation before RL", step: startStep)
+    try checkStop(phase: "evaluation before RL")
 
     // The parameter server.
     var storeOptions = PluginOptions(rl.storeOptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).with("keep", "\(rl.keepVersions)")
@@ -292,7 +291,7 @@ public final class RLRun {
       }
     }
     let rlSeconds = Date().timeIntervalSince(rlStart)
-    if lastStep == rl.steps { try checkStop(phase: "evaluation after RL", step: lastStep) }
+    if lastStep == rl.steps { try checkStop(phase: "evaluation after RL") }
     let after = lastStep == rl.steps ? try phase("evaluation after RL") { try recovery.retrying { try evaluator.evaluate(model).passAtK } } : [:]
     if !after.isEmpty { log("eval after: " + format(after)) }
     let workerBusy = workers.reduce(0) { $0 + $1.busySeconds }
@@ -323,7 +322,7 @@ public final class RLRun {
   /// Takes the run directory for this run: a new run refuses one that holds another (unless
   /// --overwrite); --resume checks the saved record against this config and finds where to
   /// start. run.json is written before anything else, so a resume always has it to check.
-  func claimRunDirectory(backend: PluginManifest, algorithm: PluginManifest) throws -> (StartPoint, RunRecord) {
+  func claimRunDirectory(backend: PluginManifest, algorithm: PluginManifest) throws -> StartPoint {
     var initStamp: RunRecord.InitStamp?
     var recorded = config
     if let initCheckpoint = options.initCheckpoint {
@@ -336,14 +335,14 @@ public final class RLRun {
     guard options.resume else {
       try directory.prepareForNewRun(overwrite: options.overwrite)
       try directory.writeRecord(record)
-      return (.scratch, record)
+      return .scratch
     }
     guard let saved = try directory.readRecord() else {
       // Killed after taking the directory but before it wrote anything: starting is resuming.
       guard directory.contents().isEmpty else { throw RunSetupError.nothingToResume(dir: options.runDir.path) }
       log("nothing saved yet in \(options.runDir.path): starting the run from the beginning")
       try directory.writeRecord(record)
-      return (.scratch, record)
+      return .scratch
     }
     let differences = try record.differences(from: saved)
     guard differences.isEmpty else { throw RunSetupError.configDiffers(dir: options.runDir.path, fields: differences) }
@@ -364,7 +363,7 @@ public final class RLRun {
     }
     record.created = saved.created
     try directory.writeRecord(record)
-    return (start, record)
+    return start
   }
 
   /// The model config of an --init checkpoint; a `model.*` field the user set (differs from
@@ -392,7 +391,7 @@ public final class RLRun {
   }
 
   /// Before RL has a checkpoint to write, a stop request ends the run at once.
-  func checkStop(phase: String, step: Int) throws {
+  func checkStop(phase: String) throws {
     if let signal = options.stop?.signal { throw RunInterrupted(signal: signal, phase: phase) }
   }
 
@@ -414,7 +413,7 @@ public final class RLRun {
     while sft.step < sftConfig.sft.steps {
       let r = try recovery.run(model, sft.optimizer) { try sft.trainStep() }
       if !options.quiet { bar.update(r.step, String(format: "loss %.4f", r.loss)) }
-      try checkStop(phase: "warm start", step: 0)
+      try checkStop(phase: "warm start")
     }
     try sft.save(to: directory.sft)
     return model
