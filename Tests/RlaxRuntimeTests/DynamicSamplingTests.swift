@@ -168,8 +168,8 @@ final class DynamicSamplingTests: XCTestCase {
       consumed += want.generated
       print("warm start \(warmStartSteps) step \(step): generated \(want.generated), keepable \(want.keepable), kept \(want.kept), rewards \(want.rewards)")
     }
-    XCTAssertEqual(summary.accounting.droppedByDynamicSampling, dropped)
-    XCTAssertEqual(summary.accounting.consumed, consumed)
-    XCTAssertEqual(summary.accounting.issued, consumed)
+    XCTAssertEqual(summary.accounting.droppedByDynamicSampling, dropped, "warm start \(warmStartSteps): groups dropped (generated - kept)")
+    XCTAssertEqual(summary.accounting.consumed, consumed, "warm start \(warmStartSteps): groups consumed (all generated)")
+    XCTAssertEqual(summary.accounting.issued, consumed, "warm start \(warmStartSteps): groups issued")
   }
 }
