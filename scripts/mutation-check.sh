@@ -29,6 +29,8 @@ mutations=(
   "grpo|grpo/grpo.c|shared/policy_loss.h|s/if (use_kl) g += beta \* dkl;/if (use_kl) g -= beta * dkl;/|testGRPOAgainstFloat64Reference|KL gradient with the wrong sign"
   "grpo|grpo/grpo.c|shared/policy_loss.h|s/const double w = 1.0 \/ ((double)n \* len);/const double w = 1.0 \/ ((double)n * (double)t);/|testGRPOAgainstFloat64Reference|1/T (padded length) instead of 1/|o_i|"
   "grpo|grpo/grpo.c|shared/policy_loss.h|s/if (unclipped <= clip_term) return/if (unclipped < clip_term) return/|testGRPOAgainstFloat64Reference|ties (rho inside the clip range) take the clipped branch: no gradient"
+  "grpo|grpo/grpo.c|grpo/grpo.c|s/row_adv = a == 0.0 ? 0.0 : a \* scale;/row_adv = a * scale;/|testGRPOAgainstFloat64Reference|no guard for a group of equal rewards (0 / 0 with adv_eps = 0)"
+  "cispo|cispo/cispo.c|shared/groups.h|s/if (s->size > 1 \&\& s->spread) {/if (s->size > 1) {/|testCISPOAgainstFloat64Reference|no guard for a group of equal rewards (0 / 0 with adv_eps = 0)"
   "rloo|rloo/rloo.c|shared/policy_loss.h|s/const double clipped_ratio = fmin(fmax(ratio, 1.0 - eps_low), 1.0 + eps_high);/const double clipped_ratio = fmin(fmax(ratio, 1.0 - eps_low), 1.0 + eps_high + 0.005);/|testRLOOAgainstFloat64Reference|upper clip edge 1 + eps_high + 0.005"
   "dapo|dapo/dapo.c|shared/policy_loss.h|s/const double clipped_ratio = fmin(fmax(ratio, 1.0 - eps_low), 1.0 + eps_high);/const double clipped_ratio = fmin(fmax(ratio, 1.0 - eps_high), 1.0 + eps_low);/|testDAPOAgainstFloat64Reference|eps_low and eps_high swapped"
   "dr-grpo|dr-grpo/dr_grpo.c|dr-grpo/dr_grpo.c|s/(double)b->num_sequences \* (double)b->max_response_tokens/alg_mask_total(b)/|testDrGRPOAgainstFloat64Reference|token mean (sum |o_i|) instead of the constant N L_max"

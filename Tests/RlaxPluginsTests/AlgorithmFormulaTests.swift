@@ -100,18 +100,19 @@ final class AlgorithmFormulaTests: XCTestCase {
     case sequences(edges: [Double], delta: Double)
   }
 
-  /// A random batch: 5 groups of sizes 3, 1, 4, 2, 5 with ids 11, 4, 27, 8, 19, rows shuffled
+  /// A random batch: 5 groups of sizes 3, 1, 4, 2, 5 with ids 8, 4, 27, 11, 19, rows shuffled
   /// (groups are not contiguous); T = 7, rows of length 0...7; max_response_tokens = 6.
-  /// Group 8 has equal rewards; group 27 has real-valued rewards; the others 0/1.
+  /// Group 8 has equal rewards (0.1); group 27 has real-valued
+  /// rewards; the others 0/1.
   func randomBatch(seed: UInt64, placement: RatioPlacement, valueClip: Double = 0.2) -> RolloutBatch {
     var rng = SplitMix(state: seed)
-    let sizes = [3, 1, 4, 2, 5], ids: [Int32] = [11, 4, 27, 8, 19]
+    let sizes = [3, 1, 4, 2, 5], ids: [Int32] = [8, 4, 27, 11, 19]
     var rows: [(gid: Int32, reward: Float)] = []
     for (g, size) in sizes.enumerated() {
       for j in 0..<size {
         var reward: Float
         switch ids[g] {
-        case 8: reward = 1
+        case 8: reward = 0.1  // all equal
         case 27: reward = Float(rng.uniform(-1, 2))
         default: reward = rng.uniform() < 0.5 ? 1 : 0
         }
@@ -539,7 +540,8 @@ final class AlgorithmFormulaTests: XCTestCase {
   func assertClose(_ got: [Float], _ want: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(got.count, want.count, "\(what): count", file: file, line: line)
     var bad: [String] = []
-    for k in 0..<min(got.count, want.count) where Swift.abs(Double(got[k]) - want[k]) > Self.abs + Self.rel * Swift.abs(want[k]) {
+    // written as !(within) so that a NaN counts as a difference
+    for k in 0..<min(got.count, want.count) where !(Swift.abs(Double(got[k]) - want[k]) <= Self.abs + Self.rel * Swift.abs(want[k])) {
       bad.append("[\(k)] plugin \(got[k]) vs reference \(want[k])")
     }
     XCTAssertTrue(bad.isEmpty, "\(what): \(bad.count) of \(got.count) differ beyond \(Self.rel) rel + \(Self.abs) abs, e.g. \(bad.prefix(3).joined(separator: ", "))",
@@ -597,6 +599,8 @@ final class AlgorithmFormulaTests: XCTestCase {
   func testGRPOAgainstFloat64Reference() throws {
     try check("grpo", reference: Self.grpo)
     try check("grpo", [("std_normalize", "0"), ("kl_beta", "0.3"), ("clip_high", "0.28")], reference: Self.grpo)
+    // eps = 0: a group of equal rewards still gets 0 (no 0 / 0).
+    try check("grpo", [("adv_eps", "0")], reference: Self.grpo)
   }
 
   func testDrGRPOAgainstFloat64Reference() throws {
@@ -608,7 +612,7 @@ final class AlgorithmFormulaTests: XCTestCase {
     try check("dapo", reference: Self.dapo)
     // L_cache = 3 of L_max = 6: lengths 4, 5 fall in the soft interval, 7 beyond L_max.
     try check("dapo", [("overlong_fraction", "0.5")], reference: Self.dapo)
-    try check("dapo", [("overlong_shaping", "0")], reference: Self.dapo)
+    try check("dapo", [("overlong_shaping", "0"), ("adv_eps", "0")], reference: Self.dapo)
     // select_sequences: groups whose raw rewards are not all equal.
     let alg = try algorithm("dapo")
     for seed: UInt64 in [1, 2, 3] {
@@ -623,14 +627,14 @@ final class AlgorithmFormulaTests: XCTestCase {
     // The sequence ratio s_i at each edge -/+ 1e-4 (eps 3e-4 / 4e-4), at 1, or free.
     try check("gspo", placement: { hp in .sequences(edges: [1 - hp["clip_low"]!, 1 + hp["clip_high"]!], delta: 1e-4) },
               seeds: [1, 2, 3, 4, 5, 6], reference: Self.gspo)
-    try check("gspo", [("clip_low", "0.2"), ("clip_high", "0.2")],
+    try check("gspo", [("clip_low", "0.2"), ("clip_high", "0.2"), ("adv_eps", "0")],
               placement: { _ in .sequences(edges: [0.8, 1.2], delta: 0.02) }, reference: Self.gspo)
   }
 
   func testCISPOAgainstFloat64Reference() throws {
     // Default: no lower bound (lo = 0); the upper edge 1.28.
     try check("cispo", placement: { _ in .tokens(edges: [0.5, 1.28]) }, reference: Self.cispo)
-    try check("cispo", [("clip_low", "0.2")], reference: Self.cispo)
+    try check("cispo", [("clip_low", "0.2"), ("adv_eps", "0")], reference: Self.cispo)
   }
 
   func testRLOOAgainstFloat64Reference() throws {
