@@ -22,7 +22,7 @@
  *
  * F is continuous with a continuous derivative, equals 1 on-policy, and where nothing is
  * clipped L is the usual -(1/sum|o|) sum m rho A. With eps_low = 1 (the default) lo = 0 and
- * there is no lower clip, as in the paper. See docs/algorithms.d/cispo.md.
+ * there is no lower clip, as in the paper. See docs/algorithms.md ("CISPO").
  */
 #define ALG_NAME "cispo"
 #include "../shared/groups.h"

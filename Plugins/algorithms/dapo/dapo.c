@@ -16,7 +16,7 @@
  *            all equal (select_sequences)
  *
  * L_max = batch.max_response_tokens, L_cache = overlong_fraction * L_max, |o_i| = sum_t m_t.
- * See docs/algorithms.d/dapo.md.
+ * See docs/algorithms.md ("DAPO").
  */
 #define ALG_NAME "dapo"
 #include "../shared/groups.h"

@@ -13,7 +13,7 @@
  *                                           + beta KL_t ]
  *
  * N is the number of sequences in the batch and L_max = batch.max_response_tokens (the
- * generation budget), the paper's MAX_TOKENS. See docs/algorithms.d/dr-grpo.md.
+ * generation budget), the paper's MAX_TOKENS. See docs/algorithms.md ("Dr. GRPO").
  */
 #define ALG_NAME "dr-grpo"
 #include "../shared/groups.h"

@@ -14,7 +14,7 @@
  * advantages (compute_advantages writes the same A_i to every counted token). The gradient
  * reaches every token of an unclipped sequence through s_i:
  *   dL/dlogp_t = -(1/N) s_i A_i m_t / |o_i|   (0 for every token of a clipped sequence).
- * See docs/algorithms.d/gspo.md.
+ * See docs/algorithms.md ("GSPO").
  */
 #define ALG_NAME "gspo"
 #include "../shared/groups.h"

@@ -17,7 +17,7 @@
  * token contributes 0 (it still counts in N). KL_t is the k3 form with x = logp_old - logp, as
  * GRPO uses for its reference term: unbiased for KL(pi_theta || pi_old) (MDPO's direction) on
  * samples of pi_theta; on samples of pi_old it equals either direction to second order in
- * log rho. It is >= 0, 0 at rho = 1, and dKL_t/dlogp = 1 - 1/rho. See docs/algorithms.d/mdloo.md.
+ * log rho. It is >= 0, 0 at rho = 1, and dKL_t/dlogp = 1 - 1/rho. See docs/algorithms.md ("MDLOO").
  */
 #define ALG_NAME "mdloo"
 #include "../shared/groups.h"

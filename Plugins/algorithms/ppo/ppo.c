@@ -19,7 +19,7 @@
  *
  * compute_loss takes A' from batch->advantages and recomputes R from the rewards, the old
  * values (and the KL reward) exactly as compute_advantages did: whitened advantages cannot
- * give back the returns. See docs/algorithms.d/ppo.md.
+ * give back the returns. See docs/algorithms.md ("PPO").
  */
 #define ALG_NAME "ppo"
 #include "../shared/policy_loss.h"

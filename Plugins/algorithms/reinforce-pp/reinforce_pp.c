@@ -13,7 +13,7 @@
  *   L     = (1 / sum_i |o_i|) sum_i sum_t m_t [ -min(rho_t A_t, clip(rho_t, 1-e_low, 1+e_high) A_t) ]
  *
  * |o_i| = sum_t m_t; the loss is a token mean over the whole batch. See
- * docs/algorithms.d/reinforce-pp.md.
+ * docs/algorithms.md ("REINFORCE++").
  */
 #define ALG_NAME "reinforce-pp"
 #include "../shared/policy_loss.h"

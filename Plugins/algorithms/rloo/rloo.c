@@ -14,7 +14,7 @@
  * The paper optimises the plain REINFORCE estimator on-policy; the clipped ratio makes the same
  * loss usable for several updates per batch or stale rollouts, and equals it (in gradient) when
  * rho = 1. N is the number of sequences in the batch and |o_i| = sum_t m_t; a row with no
- * counted token contributes 0 (it still counts in N). See docs/algorithms.d/rloo.md.
+ * counted token contributes 0 (it still counts in N). See docs/algorithms.md ("RLOO").
  */
 #define ALG_NAME "rloo"
 #include "../shared/groups.h"
