@@ -18,7 +18,8 @@ let package = Package(
   ],
   targets: [
     .systemLibrary(name: "CRlax", path: "Sources/CRlax"),
-    .target(name: "RlaxPlugins", dependencies: ["CRlax"]),
+    .target(name: "CRlaxGuard"),
+    .target(name: "RlaxPlugins", dependencies: ["CRlax", "CRlaxGuard"]),
     .target(name: "RlaxConformance", dependencies: ["RlaxPlugins", "CRlax"]),
     .target(name: "RlaxConfig"),
     .target(name: "RlaxSafeTensors"),

@@ -123,7 +123,7 @@ public final class Algorithm: @unchecked Sendable {
   /// Reads the static description of the algorithm in `library`.
   public static func info(of library: PluginLibrary) throws -> AlgorithmInfo {
     let api = try table(of: library)
-    guard let p = api.info!() else {
+    guard let p = insidePlugin(library.cName, "info", { api.info!() }) else {
       throw PluginError.badManifest(path: library.path, reason: "algorithm info() returned NULL")
     }
     let i = p.pointee
@@ -143,13 +143,13 @@ public final class Algorithm: @unchecked Sendable {
     self.library = library
     api = try Algorithm.table(of: library)
     info = try Algorithm.info(of: library)
-    errors = ErrorFunctions(table: api, plugin: library.manifest.name)
+    errors = ErrorFunctions(table: api, library: library)
     var out: OpaquePointer?
     let api = self.api, errors = self.errors
     try options.withCArrays { keys, values, count in
       var args = rlax_algorithm_create_args(struct_size: MemoryLayout<rlax_algorithm_create_args>.size,
                                             option_keys: keys, option_values: values, num_options: count)
-      try errors.check(api.create!(&args, &out), "create")
+      try errors.checked("create") { api.create!(&args, &out) }
     }
     guard let out else {
       throw PluginError.invalidCall(plugin: library.manifest.name, operation: "create", reason: "returned success but no algorithm")
@@ -161,13 +161,16 @@ public final class Algorithm: @unchecked Sendable {
     try self.init(library: try locator.open(spec), options: options)
   }
 
-  deinit { api.destroy!(handle) }
+  deinit {
+    let api = self.api, handle = self.handle
+    errors.guarded("destroy") { api.destroy!(handle) }
+  }
 
   /// The hyperparameter values in effect, by name.
   public func hyperparameters() throws -> [String: Double] {
     var values = [Double](repeating: .nan, count: info.hyperparameters.count)
     try values.withUnsafeMutableBufferPointer { p in
-      try errors.check(api.get_hyperparameters!(handle, p.baseAddress), "get_hyperparameters")
+      try errors.checked("get_hyperparameters") { api.get_hyperparameters!(handle, p.baseAddress) }
     }
     return Dictionary(uniqueKeysWithValues: zip(info.hyperparameters.map(\.name), values))
   }
@@ -178,10 +181,26 @@ public final class Algorithm: @unchecked Sendable {
     var out = [Float](repeating: 0, count: batch.numSequences * batch.numTokens)
     try batch.withC { b in
       try out.withUnsafeMutableBufferPointer { o in
-        try errors.check(api.compute_advantages!(handle, b, o.baseAddress), "compute_advantages")
+        try errors.checked("compute_advantages") { api.compute_advantages!(handle, b, o.baseAddress) }
       }
     }
+    try checkOutput(out, "advantages", of: "compute_advantages", batch: batch)
     return out
+  }
+
+  /// The host trusts no plugin output: every value finite, and 0 wherever mask is 0 (the ABI's
+  /// promise for advantages and gradients), or a `badOutput` error naming the plugin, the
+  /// operation, the array and the first bad (sequence, token).
+  func checkOutput(_ values: [Float], _ array: String, of operation: String, batch: RolloutBatch) throws {
+    let t = batch.numTokens
+    func fail(_ i: Int, _ what: String) -> PluginError {
+      .badOutput(plugin: name, operation: operation,
+                 reason: "\(array)[\(i / t), \(i % t)] (sequence \(i / t), token \(i % t)) is \(values[i])\(what); nothing is applied, the weights are not updated")
+    }
+    if let i = values.firstIndex(where: { !$0.isFinite }) { throw fail(i, ", not a finite number") }
+    if let i = values.indices.first(where: { batch.mask[$0] == 0 && values[$0] != 0 }) {
+      throw fail(i, " on padding (mask 0), where the ABI requires 0")
+    }
   }
 
   /// Whether the algorithm filters sequences before training (dynamic sampling).
@@ -193,7 +212,7 @@ public final class Algorithm: @unchecked Sendable {
     try batch.validate(plugin: name, operation: "select_sequences")
     var keep = [UInt8](repeating: 2, count: batch.numSequences)
     try batch.withC { b in
-      try keep.withUnsafeMutableBufferPointer { k in try errors.check(select(handle, b, k.baseAddress), "select_sequences") }
+      try keep.withUnsafeMutableBufferPointer { k in try errors.checked("select_sequences") { select(handle, b, k.baseAddress) } }
     }
     if let bad = keep.firstIndex(where: { $0 > 1 }) {
       throw PluginError.invalidCall(plugin: name, operation: "select_sequences", reason: "keep[\(bad)] is \(keep[bad]), expected 0 or 1")
@@ -223,7 +242,7 @@ public final class Algorithm: @unchecked Sendable {
               Unmanaged<Sink>.fromOpaque(ctx).takeUnretainedValue().metrics[String(cString: name)] = value
             },
             metric_context: Unmanaged.passUnretained(sink).toOpaque())
-          try errors.check(api.compute_loss!(handle, b, &result), "compute_loss")
+          try errors.checked("compute_loss") { api.compute_loss!(handle, b, &result) }
           loss = result.loss
         }
         if dvalues != nil {
@@ -233,6 +252,12 @@ public final class Algorithm: @unchecked Sendable {
         }
       }
     }
+    guard loss.isFinite else {
+      throw PluginError.badOutput(plugin: name, operation: "compute_loss",
+                                  reason: "the loss is \(loss), not a finite number; nothing is applied, the weights are not updated")
+    }
+    try checkOutput(dlogp, "dloss_dlogprobs", of: "compute_loss", batch: batch)
+    if let dvalues { try checkOutput(dvalues, "dloss_dvalues", of: "compute_loss", batch: batch) }
     return LossResult(loss: loss, dlossDlogprobs: dlogp, dlossDvalues: dvalues, metrics: sink.metrics)
   }
 }

@@ -61,13 +61,13 @@ public final class Backend: @unchecked Sendable {
   public init(library: PluginLibrary, options: PluginOptions = PluginOptions()) throws {
     self.library = library
     api = try Backend.table(of: library)
-    errors = ErrorFunctions(table: api, plugin: library.manifest.name)
+    errors = ErrorFunctions(table: api, library: library)
     var out: OpaquePointer?
     let api = self.api, errors = self.errors
     try options.withCArrays { keys, values, count in
       var args = rlax_backend_create_args(struct_size: MemoryLayout<rlax_backend_create_args>.size,
                                           option_keys: keys, option_values: values, num_options: count)
-      try errors.check(api.create!(&args, &out), "create")
+      try errors.checked("create") { api.create!(&args, &out) }
     }
     guard let out else {
       throw PluginError.invalidCall(plugin: library.manifest.name, operation: "create", reason: "returned success but no backend")
@@ -84,14 +84,15 @@ public final class Backend: @unchecked Sendable {
   }
 
   deinit {
-    api.destroy!(handle)
+    let api = self.api, handle = self.handle
+    errors.guarded("destroy") { api.destroy!(handle) }
     slots.deallocate()
   }
 
   public func describe() throws -> DeviceDescription {
     var d = rlax_device_desc()
     d.struct_size = MemoryLayout<rlax_device_desc>.size
-    try errors.check(api.describe!(handle, &d), "describe")
+    try errors.checked("describe") { api.describe!(handle, &d) }
     var caps: [String] = []
     let flags: [(Int, String)] = [
       (RLAX_CAP_SIMULATED_CLOCK, "simulated-clock"), (RLAX_CAP_MEMORY_LIMIT, "memory-limit"),
@@ -111,7 +112,7 @@ public final class Backend: @unchecked Sendable {
       throw PluginError.invalidCall(plugin: name, operation: "buffer_allocate", reason: "size must be > 0, got \(bytes)")
     }
     var out: OpaquePointer?
-    try errors.check(api.buffer_allocate!(handle, UInt64(bytes), &out), "buffer_allocate(\(bytes) bytes)")
+    try errors.checked("buffer_allocate", "buffer_allocate(\(bytes) bytes)") { api.buffer_allocate!(handle, UInt64(bytes), &out) }
     guard let out else {
       throw PluginError.invalidCall(plugin: name, operation: "buffer_allocate", reason: "returned success but no buffer")
     }
@@ -163,7 +164,7 @@ public final class Backend: @unchecked Sendable {
     return out
   }
 
-  public func synchronize() throws { try errors.check(api.synchronize!(handle), "synchronize") }
+  public func synchronize() throws { try errors.checked("synchronize") { api.synchronize!(handle) } }
 
   public func counters() throws -> BackendCounters {
     var c = rlax_counters()
@@ -172,7 +173,7 @@ public final class Backend: @unchecked Sendable {
     c.simulated_compute_seconds = -1
     c.simulated_memory_seconds = -1
     c.simulated_collective_seconds = -1
-    try errors.check(api.get_counters!(handle, &c), "get_counters")
+    try errors.checked("get_counters") { api.get_counters!(handle, &c) }
     return BackendCounters(ops: c.ops, flops: c.flops, bytesMoved: c.bytes_moved, bytesToDevice: c.bytes_to_device,
                            bytesFromDevice: c.bytes_from_device, memoryInUse: c.memory_in_use,
                            peakMemory: c.peak_memory, simulatedSeconds: c.simulated_seconds < 0 ? nil : c.simulated_seconds,
@@ -181,7 +182,7 @@ public final class Backend: @unchecked Sendable {
                            simulatedCollectiveSeconds: c.simulated_collective_seconds < 0 || c.simulated_seconds < 0 ? nil : c.simulated_collective_seconds)
   }
 
-  public func resetCounters() throws { try errors.check(api.reset_counters!(handle), "reset_counters") }
+  public func resetCounters() throws { try errors.checked("reset_counters") { api.reset_counters!(handle) } }
 
   /// Which ops the table provides (non-NULL), by ABI name.
   public var supportedOps: [String: Bool] {
@@ -209,22 +210,25 @@ public final class DeviceBuffer: @unchecked Sendable {
     self.size = size
   }
 
-  deinit { backend.api.buffer_free!(backend.handle, handle) }
+  deinit {
+    let api = backend.api, owner = backend.handle, handle = self.handle
+    backend.errors.guarded("buffer_free") { api.buffer_free!(owner, handle) }
+  }
 
   /// Copies host bytes into the buffer at `offset`.
   public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) throws {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-    try backend.errors.check(
-      backend.api.buffer_copy_from_host!(backend.handle, handle, UInt64(offset), base, UInt64(bytes.count)),
-      "buffer_copy_from_host(offset \(offset), \(bytes.count) bytes)")
+    try backend.errors.checked("buffer_copy_from_host", "buffer_copy_from_host(offset \(offset), \(bytes.count) bytes)") {
+      backend.api.buffer_copy_from_host!(backend.handle, handle, UInt64(offset), base, UInt64(bytes.count))
+    }
   }
 
   /// Copies bytes at `offset` of the buffer into host memory.
   public func read(into bytes: UnsafeMutableRawBufferPointer, at offset: Int = 0) throws {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-    try backend.errors.check(
-      backend.api.buffer_copy_to_host!(backend.handle, handle, UInt64(offset), base, UInt64(bytes.count)),
-      "buffer_copy_to_host(offset \(offset), \(bytes.count) bytes)")
+    try backend.errors.checked("buffer_copy_to_host", "buffer_copy_to_host(offset \(offset), \(bytes.count) bytes)") {
+      backend.api.buffer_copy_to_host!(backend.handle, handle, UInt64(offset), base, UInt64(bytes.count))
+    }
   }
 }
 

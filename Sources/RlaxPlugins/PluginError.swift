@@ -48,6 +48,16 @@ public enum PluginError: Error, CustomStringConvertible, Equatable {
   case unsupported(plugin: String, operation: String)
   /// The host refused a call before it reached the plugin (bad shape, size, ...).
   case invalidCall(plugin: String, operation: String, reason: String)
+  /// The plugin reported success but what it returned breaks the ABI's promises (a non-finite
+  /// loss, a gradient on padding, a tensor of the wrong size, a buffer left unwritten, ...);
+  /// the host uses none of it.
+  case badOutput(plugin: String, operation: String, reason: String)
+  /// Probing the file in a child process failed: its constructors or manifest function
+  /// crashed or hung there, or its manifest is bad. It is never loaded into this process.
+  case unloadable(path: String, reason: String)
+  /// No plugin of that name loads: candidates that might have been it could not be probed
+  /// (their constructors crashed or hung in a probe process, or their manifests are bad).
+  case notFoundSkippingBroken(name: String, searched: [String], available: [String], broken: [String])
 
   public var description: String {
     switch self {
@@ -77,6 +87,13 @@ public enum PluginError: Error, CustomStringConvertible, Equatable {
       return "\(plugin): \(operation) is not supported by this plugin"
     case .invalidCall(let plugin, let operation, let reason):
       return "\(plugin): \(operation): \(reason)"
+    case .badOutput(let plugin, let operation, let reason):
+      return "plugin '\(plugin)': \(operation) returned bad output: \(reason)"
+    case .unloadable(let path, let reason):
+      return "\(path): \(reason)"
+    case .notFoundSkippingBroken(let name, let searched, let available, let broken):
+      let base = PluginError.notFound(name: name, searched: searched, available: available).description
+      return base + "; skipped \(broken.count) broken: " + broken.joined(separator: "; ")
     }
   }
 

@@ -14,9 +14,20 @@ public final class PluginLibrary: @unchecked Sendable {
   public let manifest: PluginManifest
   let handle: UnsafeMutableRawPointer
   let services: HostServices
+  /// The manifest name as a C string kept for the life of the process (libraries are never
+  /// unloaded), for the record of calls in flight that crash reports and the watchdog read.
+  let cName: UnsafePointer<CChar>
 
   private static let lock = NSLock()
   nonisolated(unsafe) private static var opened: [String: PluginLibrary] = [:]
+
+  /// The manifest of `path` when this process has already loaded it.
+  public static func loadedManifest(path: String) -> PluginManifest? {
+    let absolute = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    lock.lock()
+    defer { lock.unlock() }
+    return opened[absolute]?.manifest
+  }
 
   /// Opens the shared object at `path` and reads its manifest.
   public static func open(path: String) throws -> PluginLibrary {
@@ -27,13 +38,18 @@ public final class PluginLibrary: @unchecked Sendable {
     guard FileManager.default.fileExists(atPath: absolute) else {
       throw PluginError.notASharedObject(path: path, reason: "no such file")
     }
-    guard let handle = dlopen(absolute, RTLD_NOW | RTLD_LOCAL) else {
+    // dlopen runs the library's constructors and rlax_plugin_manifest() is its code: both are
+    // recorded as a call into the plugin (named by its path), so a crash or hang there names it.
+    let cPath = strdup(absolute)!
+    defer { free(cPath) }
+    let loaded = insidePlugin(cPath, "dlopen (library constructors)") { dlopen(absolute, RTLD_NOW | RTLD_LOCAL) }
+    guard let handle = loaded else {
       let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
       throw PluginError.notASharedObject(path: path, reason: reason)
     }
     let manifest: PluginManifest
     do {
-      manifest = try readManifest(handle: handle, path: absolute)
+      manifest = try insidePlugin(cPath, "rlax_plugin_manifest") { try readManifest(handle: handle, path: absolute) }
     } catch {
       dlclose(handle)
       throw error
@@ -48,6 +64,7 @@ public final class PluginLibrary: @unchecked Sendable {
     self.manifest = manifest
     self.handle = handle
     self.services = HostServices(log: PluginLog(pluginPath: path))
+    self.cName = UnsafePointer(strdup(manifest.name)!)
   }
 
   /// The address of an exported symbol, or nil.
@@ -74,7 +91,12 @@ public final class PluginLibrary: @unchecked Sendable {
     }
     typealias GetAPI = @convention(c) (UnsafePointer<rlax_host_services>?) -> UnsafeRawPointer?
     let getAPI = unsafeBitCast(entry, to: GetAPI.self)
-    guard let raw = getAPI(services.table) else {
+    let operation: StaticString = switch kind {
+    case .backend: "rlax_get_backend_api"
+    case .algorithm: "rlax_get_algorithm_api"
+    case .weightStore: "rlax_get_weight_store_api"
+    }
+    guard let raw = insidePlugin(cName, operation, { getAPI(services.table) }) else {
       throw PluginError.refusedHost(path: path, log: recentLog)
     }
     let prefix = raw.load(as: rlax_api_prefix.self)

@@ -34,13 +34,49 @@ public final class ParameterServer: @unchecked Sendable {
       }
       _ = try store.waitNewer(than: UInt64((try latest() ?? -1) + 1), timeoutMs: Int(min(remaining, 1) * 1000))
     }
+    try fetchChecked(version: version, into: model)
+  }
+
+  /// Fetches `version` into `model` after checking that it covers every parameter of the model
+  /// exactly: each present once with dtype F32, the parameter's shape and byte count, and
+  /// nothing else. Any difference is an error naming the tensor, the store and the version,
+  /// with what was expected and what was found; the model is left untouched then.
+  func fetchChecked(version: Int, into model: DecoderModel) throws {
+    let storeVersion = UInt64(version + 1)
+    let operation = "load version \(version) (store version \(storeVersion))"
+    let infos = try store.tensorInfos(version: storeVersion)
     let params = model.params
-    for tensor in try store.fetch(version: UInt64(version + 1)) {
-      guard params.contains(tensor.name), params.entry(tensor.name).shape == tensor.shape else {
-        throw PluginError.invalidCall(plugin: store.name, operation: "load version \(version)",
-                                      reason: "tensor \(tensor.name) \(tensor.shape) does not fit the model")
+    let byName = Dictionary(infos.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    func bad(_ reason: String) -> PluginError { .badOutput(plugin: store.name, operation: operation, reason: reason) }
+    func describe(_ dtype: DType, _ shape: [Int], _ nbytes: Int) -> String { "\(dtype.name) \(shape) (\(nbytes) bytes)" }
+    for e in params.entries {
+      guard let info = byName[e.name] else {
+        throw bad("parameter '\(e.name)' is missing from the version (it holds \(infos.count) tensors, the model has \(params.entries.count) parameters)")
       }
-      try params.write(tensor.name, tensor.floats)
+      let expected = describe(.f32, e.shape, e.count * DType.f32.size)
+      guard info.dtype == .f32, info.shape == e.shape, info.nbytes == e.count * DType.f32.size else {
+        throw bad("tensor '\(e.name)': expected \(expected), found \(describe(info.dtype, info.shape, info.nbytes))")
+      }
+    }
+    if let extra = infos.first(where: { !params.contains($0.name) }) {
+      throw bad("tensor '\(extra.name)' \(describe(extra.dtype, extra.shape, extra.nbytes)) is not a parameter of the model")
+    }
+    var values = params.entries.map { [Float](repeating: 0, count: $0.count) }
+    // One fetch for all parameters, straight into the host arrays.
+    let total = params.entries.reduce(0) { $0 + $1.count * DType.f32.size }
+    let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 16)
+    defer { staging.deallocate() }
+    var cursor = 0
+    var targets: [(name: String, destination: UnsafeMutableRawBufferPointer)] = []
+    for e in params.entries {
+      let n = e.count * DType.f32.size
+      targets.append((e.name, UnsafeMutableRawBufferPointer(rebasing: staging[cursor..<(cursor + n)])))
+      cursor += n
+    }
+    try store.fetch(version: storeVersion, into: targets)
+    for (i, t) in targets.enumerated() {
+      values[i].withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(t.destination)) }
+      try params.write(t.name, values[i])
     }
   }
 

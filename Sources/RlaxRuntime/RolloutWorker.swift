@@ -41,6 +41,8 @@ final class RolloutWorker: @unchecked Sendable {
 
   func start() {
     let thread = Thread { [self] in
+      // The OS-level name (at most 15 bytes) is what crash and watchdog reports print.
+      PluginWatch.nameThread("rlax-worker-\(id)")
       while let item = queue.pop() {
         do {
           board.put(try run(item))

@@ -47,6 +47,9 @@ enum IsolatedVerification {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     process.arguments = ["plugins", "verify", "--worker", spec]
+    var environment = ProcessInfo.processInfo.environment
+    environment["SWIFT_BACKTRACE"] = "enable=no"  // a crash ends the child at once
+    process.environment = environment
     let pipe = Pipe()
     process.standardOutput = pipe
     do {
@@ -94,6 +97,12 @@ enum IsolatedVerification {
         why = "timed out after \(Int(timeoutSeconds)) s\(during)"
       } else if process.terminationReason == .uncaughtSignal {
         why = "the plugin crashed the process (signal \(process.terminationStatus), \(String(cString: strsignal(process.terminationStatus))))\(during)"
+      } else if process.terminationStatus > 128 && process.terminationStatus < 128 + 65 {
+        // rlax's crash handler reported the plugin and ended the child with 128 + signal.
+        let signal = process.terminationStatus - 128
+        why = "the plugin crashed the process (signal \(signal), \(String(cString: strsignal(signal))))\(during)"
+      } else if process.terminationStatus == PluginWatch.watchdogExitStatus {
+        why = "a plugin call hung: the watchdog ended the process (RLAX_PLUGIN_DEADLINE)\(during)"
       } else {
         why = "the verification process exited with status \(process.terminationStatus)\(during)"
       }

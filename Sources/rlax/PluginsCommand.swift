@@ -6,7 +6,15 @@ import RlaxPlugins
 struct PluginsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "plugins", abstract: "List, describe and verify plugins.",
-    subcommands: [List.self, Info.self, Verify.self])
+    subcommands: [List.self, Info.self, Verify.self, Probe.self])
+
+  /// The child side of PluginProbe: prints each file's manifest (or error) as a JSON line.
+  struct Probe: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read plugin manifests (used by list and lookup, in a child process).",
+                                                    shouldDisplay: false)
+    @Argument var paths: [String] = []
+    func run() throws { PluginProbe.runWorker(paths: paths) }
+  }
 
   struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the plugins in the search path: name, kind, version, ABI version, path.")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RlaxPlugins
 
 @main
 struct Rlax: ParsableCommand {
@@ -11,4 +12,16 @@ struct Rlax: ParsableCommand {
       """,
     subcommands: [TrainCommand.self, PluginsCommand.self, ConfigCommand.self, SFTCommand.self, EvalCommand.self, InspectCommand.self, BenchCommand.self, SimulateCommand.self],
     defaultSubcommand: TrainCommand.self)
+
+  /// Before anything else: crash handlers and the plugin-call watchdog (PluginWatch), and
+  /// manifest probes in a child process for lookups and listings (PluginProbe); the probe
+  /// child itself opens files directly.
+  static func main() {
+    PluginWatch.install()
+    let args = CommandLine.arguments.dropFirst()
+    if !(args.first == "plugins" && args.dropFirst().first == "probe") {
+      PluginLocator.isolatedProbe = PluginProbe.probe
+    }
+    main(nil)
+  }
 }
