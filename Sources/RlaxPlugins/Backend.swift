@@ -42,6 +42,8 @@ public final class Backend: @unchecked Sendable {
   let handle: OpaquePointer
   /// Descriptor slots that op calls fill in, so an op call allocates nothing.
   let slots: UnsafeMutablePointer<rlax_tensor>
+  /// Bit i set: slot i describes a tensor of the op being called.
+  var slotsInUse = 0
   static let slotCount = 16
 
   static let required: [(String, PartialKeyPath<rlax_backend_api>)] = [
@@ -194,7 +196,27 @@ public final class Backend: @unchecked Sendable {
   func slot(_ index: Int, _ tensor: Tensor?) -> UnsafePointer<rlax_tensor>? {
     guard let tensor else { return nil }
     tensor.describe(into: slots + index)
+    slotsInUse |= 1 << index
     return UnsafePointer(slots + index)
+  }
+
+  /// One op call; an error it returns names the shapes of the op's tensors, so a failure deep
+  /// in a run says what it was computing ("matmul on [4, 32] f32, [32, 96] f32, ...").
+  @inline(__always)
+  func opCall<F>(_ operation: StaticString, _ function: F?, _ body: (F) -> OpaquePointer?) throws {
+    defer { slotsInUse = 0 }
+    do { try errors.call(operation, function, body) } catch PluginError.failed(let plugin, let op, let code, let message) {
+      throw PluginError.failed(plugin: plugin, operation: "\(op) on \(describeSlotsInUse())", code: code, message: message)
+    }
+  }
+
+  func describeSlotsInUse() -> String {
+    (0..<Backend.slotCount).filter { slotsInUse & (1 << $0) != 0 }.map { i -> String in
+      let t = slots[i]
+      let shape = withUnsafeBytes(of: t.shape) { Array($0.bindMemory(to: Int64.self).prefix(Int(max(0, min(t.rank, Int32(RLAX_MAX_RANK)))))) }
+      let dtype = DType(rawValue: t.dtype.rawValue).map { "\($0)" } ?? "dtype \(t.dtype.rawValue)"
+      return "[\(shape.map(String.init).joined(separator: ", "))] \(dtype)"
+    }.joined(separator: ", ")
   }
 }
 

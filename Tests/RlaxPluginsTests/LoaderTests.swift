@@ -111,9 +111,11 @@ final class LoaderTests: XCTestCase {
     let library = try PluginLibrary.open(path: try TestSupport.compilePlugin(["Tests/Fixtures/broken/op_error.c"], name: "op-error"))
     let backend = try Backend(library: library)
     let a = try backend.upload([1, 2, 3, 4], shape: [2, 2]), c = try backend.tensor(.f32, [2, 2])
-    XCTAssertThrowsError(try backend.matmul(a, a, into: c)) { error in
-      XCTAssertEqual(error as? PluginError, .failed(plugin: "op-error", operation: "matmul", code: .internalError,
-                                                    message: "op-error: matmul failed on purpose"))
+    let b = try backend.upload([1, 2, 3, 4, 5, 6], shape: [2, 3]), d = try backend.tensor(.f32, [2, 3])
+    // The error names the op's tensor shapes, so a failure deep in a run says what it computed.
+    XCTAssertThrowsError(try backend.matmul(a, b, into: d)) { error in
+      XCTAssertEqual(error as? PluginError, .failed(plugin: "op-error", operation: "matmul on [2, 2] f32, [2, 3] f32, [2, 3] f32",
+                                                    code: .internalError, message: "op-error: matmul failed on purpose"))
     }
     XCTAssertThrowsError(try backend.softmax(a, into: c)) { error in
       XCTAssertEqual(error as? PluginError, .unsupported(plugin: "op-error", operation: "softmax"))
