@@ -57,7 +57,7 @@ public struct PluginLocator: Sendable {
   }
 
   static func warn(_ line: String) {
-    FileHandle.standardError.write(Data("rlax: warning: \(line)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("rlax: warning: \(line)\n".utf8))
   }
 
   /// Opens a plugin given by path or by name.

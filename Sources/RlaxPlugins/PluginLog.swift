@@ -25,7 +25,7 @@ final class PluginLog: @unchecked Sendable {
     let muted = self.muted
     lock.unlock()
     if level >= echoLevel && !muted {
-      FileHandle.standardError.write(Data("[plugin \((pluginPath as NSString).lastPathComponent)] \(message)\n".utf8))
+      try? FileHandle.standardError.write(contentsOf: Data("[plugin \((pluginPath as NSString).lastPathComponent)] \(message)\n".utf8))
     }
   }
 

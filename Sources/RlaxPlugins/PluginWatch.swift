@@ -40,7 +40,7 @@ public enum PluginWatch {
       _ = rlax_guard_install_crash_handlers()
     }
     let (seconds, problem) = deadline(environment: environment)
-    if let problem { FileHandle.standardError.write(Data("rlax: warning: \(problem)\n".utf8)) }
+    if let problem { try? FileHandle.standardError.write(contentsOf: Data("rlax: warning: \(problem)\n".utf8)) }
     _ = rlax_guard_start_watchdog(seconds, watchdogExitStatus)
     if environment["SWIFT_BACKTRACE"] == nil { setenv("SWIFT_BACKTRACE", "enable=no", 0) }
   }
