@@ -51,6 +51,17 @@ final class DurableRunTests: XCTestCase {
     return try sha(dir)
   }
 
+  /// A fresh tmpfs of `size` (a real file system to fill or make read-only), unmounted after
+  /// the test; skipped where mounting is not allowed (not root).
+  func tmpfs(size: String, _ label: String) throws -> URL {
+    let mount = try TestSupport.temporaryDirectory(label)
+    guard TestSupport.run(quiet: "/bin/mount", ["-t", "tmpfs", "-o", "size=\(size)", "none", mount.path]) else {
+      throw XCTSkip("needs root to mount a tmpfs")
+    }
+    addTeardownBlock { _ = TestSupport.run(quiet: "/bin/umount", [mount.path]) }
+    return mount
+  }
+
   // MARK: kills
 
   /// The short version of scripts/kill-loop.sh (30+ kills there): SIGKILLs at random moments,
@@ -70,11 +81,7 @@ final class DurableRunTests: XCTestCase {
   /// by a full disk), the newest complete checkpoint is the previous one, and it loads.
   func testAFullDiskFailsTheSaveLoudlyAndKeepsThePreviousCheckpoint() throws {
     let expected = try straightSHA()
-    let mount = try TestSupport.temporaryDirectory("full-disk")
-    guard TestSupport.run(quiet: "/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "none", mount.path]) else {
-      throw XCTSkip("needs root to mount a small tmpfs")
-    }
-    defer { _ = TestSupport.run(quiet: "/bin/umount", [mount.path]) }
+    let mount = try tmpfs(size: "4m", "full-disk")
     let dir = mount.appendingPathComponent("run")
     XCTAssertEqual(try train(dir, ["--steps", "6", "--stop-after", "3"]).status, 0)
     XCTAssertEqual(checkpointNames(dir), ["step-00000002", "step-00000003"])
@@ -95,11 +102,7 @@ final class DurableRunTests: XCTestCase {
 
   func testAReadOnlyRunDirectoryIsAClearErrorAndResumeWorksOnceWritable() throws {
     let expected = try straightSHA()
-    let mount = try TestSupport.temporaryDirectory("read-only")
-    guard TestSupport.run(quiet: "/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "none", mount.path]) else {
-      throw XCTSkip("needs root to mount a tmpfs")
-    }
-    defer { _ = TestSupport.run(quiet: "/bin/umount", [mount.path]) }
+    let mount = try tmpfs(size: "16m", "read-only")
     let dir = mount.appendingPathComponent("run")
     XCTAssertEqual(try train(dir, ["--steps", "6", "--stop-after", "2"]).status, 0)
     XCTAssertTrue(TestSupport.run(quiet: "/bin/mount", ["-o", "remount,ro", mount.path]))
