@@ -6,7 +6,8 @@ import PackageDescription
 // Makefile with `cc`, never by SwiftPM: they depend on include/rlax/ and nothing else.
 let package = Package(
   name: "rlax",
-  platforms: [.macOS(.v13)],
+  // grpc-swift-2 needs macOS 15 where it runs on Apple platforms; Linux has no such floor.
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "rlax", targets: ["rlax"]),
     .executable(name: "rlax-reward-host", targets: ["rlax-reward-host"]),
@@ -15,6 +16,10 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     .systemLibrary(name: "CRlax", path: "Sources/CRlax"),
@@ -28,16 +33,26 @@ let package = Package(
     .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
     .target(name: "RlaxRewards", dependencies: ["RlaxTasks", "CFFI"]),
     .executableTarget(name: "rlax-reward-host", dependencies: ["RlaxRewards"]),
+    // The RPC transport of RLAX's roles (Protos/; Generated/ is scripts/generate-protos.sh's output).
+    .target(name: "RlaxTransport", dependencies: [
+      "RlaxPlugins", "RlaxSafeTensors",
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+      .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ]),
     .target(name: "RlaxModel", dependencies: ["RlaxPlugins", "RlaxConfig", "RlaxSafeTensors"]),
     .target(name: "RlaxTraining", dependencies: ["RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxPlugins", "RlaxRewards"]),
     .target(name: "RlaxRuntime", dependencies: [
-      "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", "RlaxConfig", .product(name: "Crypto", package: "swift-crypto"),
+      "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", "RlaxConfig", "RlaxTransport",
+      .product(name: "Crypto", package: "swift-crypto"),
     ]),
     .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel"]),
     .executableTarget(
       name: "rlax",
       dependencies: [
         "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxRuntime", "RlaxSimulate",
+        "RlaxTransport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "RlaxTestSupport", dependencies: ["RlaxPlugins"], path: "Tests/RlaxTestSupport"),
@@ -51,6 +66,7 @@ let package = Package(
     .testTarget(name: "RlaxTrainingTests", dependencies: ["RlaxTraining", "RlaxModel", "RlaxSafeTensors", "RlaxTestSupport"]),
     .testTarget(name: "RlaxSimulateTests", dependencies: ["RlaxSimulate"]),
     .testTarget(name: "RlaxRuntimeTests", dependencies: ["RlaxRuntime", "RlaxTestSupport"]),
+    .testTarget(name: "RlaxTransportTests", dependencies: ["RlaxTransport", "RlaxPlugins", "RlaxTestSupport"]),
     .testTarget(name: "RlaxRewardsTests", dependencies: ["RlaxRewards", "rlax-reward-host", "RlaxTestSupport"]),
   ],
   swiftLanguageModes: [.v5]

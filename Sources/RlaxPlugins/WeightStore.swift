@@ -27,6 +27,10 @@ public struct TensorInfo: Sendable, Equatable, Codable {
   public var dtype: DType
   public var shape: [Int]
   public var nbytes: Int
+
+  public init(name: String, dtype: DType, shape: [Int], nbytes: Int) {
+    self.name = name; self.dtype = dtype; self.shape = shape; self.nbytes = nbytes
+  }
 }
 
 /// A weight-store instance; destroyed on deinit. Thread-safe, as the ABI requires.

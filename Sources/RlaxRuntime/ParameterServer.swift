@@ -2,13 +2,13 @@ import Foundation
 import RlaxModel
 import RlaxPlugins
 
-/// Versions of the policy's weights in a weight-store plugin: the trainer publishes, workers
-/// fetch. Version v (weights after v updates) is stored as store version v + 1, since stores
-/// number from 1.
+/// Versions of the policy's weights in a weight-store plugin, in this process or behind a
+/// parameter-server process: the trainer publishes, workers fetch. Version v (weights after v
+/// updates) is stored as store version v + 1, since stores number from 1.
 public final class ParameterServer: @unchecked Sendable {
-  public let store: WeightStore
+  public let store: any VersionedTensorStore
 
-  public init(store: WeightStore) { self.store = store }
+  public init(store: any VersionedTensorStore) { self.store = store }
 
   public func publish(version: Int, from model: DecoderModel) throws {
     let params = model.params

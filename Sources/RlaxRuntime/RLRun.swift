@@ -6,6 +6,7 @@ import RlaxPlugins
 import RlaxRewards
 import RlaxTasks
 import RlaxTraining
+import RlaxTransport
 
 /// The default run: warm start (SFT, unless --init), held-out evaluation, then RL with RLAX's
 /// roles in one process: the controller plans, rollout-worker threads generate from the
@@ -22,6 +23,8 @@ public final class RLRun {
     public var overwrite = false
     /// Stop (with a checkpoint) after this many steps, as if preempted.
     public var stopAfter: Int?
+    /// A parameter server in another process (`rlax serve ps`) instead of rl.store in this one.
+    public var parameterServer: (host: String, port: Int, token: String)?
     /// Set by the command line's SIGINT/SIGTERM handlers: the run checkpoints after the
     /// current step and returns.
     public var stop: StopRequest?
@@ -134,17 +137,34 @@ public final class RLRun {
     }
     try checkStop(phase: "evaluation before RL")
 
-    // The parameter server.
-    var storeOptions = PluginOptions(rl.storeOptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).with("keep", "\(rl.keepVersions)")
-    let storeLibrary = try locator.open(rl.store)
-    if storeLibrary.manifest.name == "file" && rl.storeOptions["dir"] == nil {
-      let dir = directory.weights
-      try? FileManager.default.removeItem(at: dir)
-      storeOptions = storeOptions.with("dir", dir.path)
+    // The parameter server: a weight-store plugin in this process, or `rlax serve ps`.
+    let server: ParameterServer, storeName: String
+    if let remote = options.parameterServer {
+      let store = try phase("connecting to the parameter server \(remote.host):\(remote.port)") {
+        try RemoteWeightStore(host: remote.host, port: remote.port, token: remote.token)
+      }
+      server = ParameterServer(store: store)
+      storeName = "parameter server \(store.name)"
+      // Versions from another run would be taken for this one's: a new run needs an empty server.
+      if case .scratch = start, let held = try phase("asking \(store.name) for its newest version", { try server.latest() }) {
+        throw RunSetupError.parameterServerNotEmpty(address: store.name, latest: held)
+      }
+    } else {
+      var storeOptions = PluginOptions(rl.storeOptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }).with("keep", "\(rl.keepVersions)")
+      let storeLibrary = try locator.open(rl.store)
+      if storeLibrary.manifest.name == "file" && rl.storeOptions["dir"] == nil {
+        let dir = directory.weights
+        try? FileManager.default.removeItem(at: dir)
+        storeOptions = storeOptions.with("dir", dir.path)
+      }
+      server = ParameterServer(store: try WeightStore(library: storeLibrary, options: storeOptions))
+      storeName = storeLibrary.manifest.name
     }
-    let server = ParameterServer(store: try WeightStore(library: storeLibrary, options: storeOptions))
     if case .checkpoint(_, let url) = start {
-      for (v, file) in try savedVersions(url) {
+      // A parameter server that outlived the trainer may hold them already (the same bytes:
+      // runs are deterministic).
+      let held = try server.latest() ?? -1
+      for (v, file) in try savedVersions(url) where v > held {
         try phase("restoring version \(v) from \(file.path)") { try server.publish(version: v, tensors: try HostTensorFile.read(file)) }
       }
     }
@@ -305,7 +325,7 @@ public final class RLRun {
     }
     let generated = generation.reduce(0) { $0 + $1.1 }
     let summary = RunSummary(
-      backend: backendLibrary.manifest.name, algorithm: algorithm.name, store: storeLibrary.manifest.name, steps: lastStep,
+      backend: backendLibrary.manifest.name, algorithm: algorithm.name, store: storeName, steps: lastStep,
       workers: rl.workers, maxStaleness: rl.maxStaleness, groupSize: rl.groupSize, seed: rl.seed,
       wallSeconds: Date().timeIntervalSince(wallStart), warmStartSeconds: warmStartSeconds, rlSeconds: rlSeconds,
       weightsSHA256: try weightsDigest(model), eval: .init(before: before, after: after),

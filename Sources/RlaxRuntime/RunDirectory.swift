@@ -166,6 +166,7 @@ public enum RunSetupError: Error, CustomStringConvertible, Equatable {
   case nothingToResume(dir: String)
   case stepsNotAfterCheckpoint(dir: String, steps: Int, saved: Int)
   case initContradicts(path: String, fields: [String])
+  case parameterServerNotEmpty(address: String, latest: Int)
 
   public var description: String {
     switch self {
@@ -183,6 +184,8 @@ public enum RunSetupError: Error, CustomStringConvertible, Equatable {
     case .nothingToResume(let dir): "--resume: \(dir) holds no run to resume (no run.json); start one without --resume"
     case .stepsNotAfterCheckpoint(let dir, let steps, let saved):
       "--resume: rl.steps is \(steps) but \(dir) is already checkpointed at step \(saved); pass --steps greater than \(saved) to train further"
+    case .parameterServerNotEmpty(let address, let latest):
+      "the parameter server \(address) already holds versions (the newest is \(latest)) from another run: start a fresh `rlax serve ps` for this one"
     case .initContradicts(let path, let fields):
       "--init \(path): the checkpoint's model contradicts the config's model fields:\n  " + fields.joined(separator: "\n  ")
         + "\ndrop these --set model.* edits (the checkpoint decides the model's shape) or use another checkpoint"

@@ -4,7 +4,7 @@
 ///
 /// Table-driven slicing-by-8: checkpoints are gigabytes, and eight table lookups per 8 bytes
 /// is several times faster than the byte-at-a-time loop while staying portable Swift.
-enum CRC32C {
+public enum CRC32C {
   /// Eight 256-entry tables back to back; table k advances a byte through k further zero bytes.
   static let tables: [UInt32] = {
     var t = [UInt32](repeating: 0, count: 8 * 256)
@@ -22,9 +22,10 @@ enum CRC32C {
     return t
   }()
 
-  /// The CRC-32C of `bytes`.
-  static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-    var crc: UInt32 = 0xFFFF_FFFF
+  /// The CRC-32C of `bytes`; with `previous`, of the bytes that gave `previous` followed by
+  /// these (so a stream is checksummed chunk by chunk).
+  public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
+    var crc: UInt32 = ~previous
     tables.withUnsafeBufferPointer { t in
       let count = bytes.count
       var i = 0

@@ -18,7 +18,7 @@ enum ChecksumMetadata {
     var out = metadata.filter { !$0.key.hasPrefix(keyPrefix) && $0.key != algorithmKey }
     out[algorithmKey] = algorithm
     for tensor in tensors {
-      out[keyPrefix + tensor.name] = CRC32C.hex(tensor.bytes.withUnsafeBytes(CRC32C.checksum))
+      out[keyPrefix + tensor.name] = CRC32C.hex(tensor.bytes.withUnsafeBytes { CRC32C.checksum($0) })
     }
     return out
   }
@@ -48,7 +48,7 @@ enum ChecksumMetadata {
         throw SafeTensorsError(.malformed, source: source,
                                "tensor \"\(name)\": checksum \"\(text)\" in __metadata__ is not 8 hex digits")
       }
-      let found = tensor.bytes.withUnsafeBytes(CRC32C.checksum)
+      let found = tensor.bytes.withUnsafeBytes { CRC32C.checksum($0) }
       guard found == expected else {
         throw SafeTensorsError(.checksumMismatch, source: source,
                                "tensor \"\(name)\": checksum mismatch: __metadata__ expects crc32c \(CRC32C.hex(expected)) but the bytes have \(CRC32C.hex(found))")

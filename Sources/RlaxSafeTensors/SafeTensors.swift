@@ -69,7 +69,7 @@ public enum SafeTensors {
   /// CRC-32C (Castagnoli) of `bytes`, `crc32c(Array("123456789".utf8)) == 0xE3069283`: the
   /// checksum `write(..., checksums: true)` records, for callers that keep their own.
   public static func crc32c(_ bytes: [UInt8]) -> UInt32 {
-    bytes.withUnsafeBytes(CRC32C.checksum)
+    bytes.withUnsafeBytes { CRC32C.checksum($0) }
   }
 
   // MARK: - Shared by the in-memory and the file paths

@@ -3,6 +3,7 @@ import Foundation
 import RlaxPlugins
 import RlaxRuntime
 import RlaxTraining
+import RlaxTransport
 
 /// `rlax [train]`: the default run. With no input it warms up a model with SFT on the embedded
 /// arithmetic task, evaluates it, runs RL, evaluates again, and writes RUN_DIR/summary.json.
@@ -29,6 +30,9 @@ struct TrainCommand: ParsableCommand {
   var resume = false
   @Flag(help: "Replace the run in --run-dir (the files rlax wrote there) instead of refusing a directory that holds one.")
   var overwrite = false
+  @Option(help: "Use the parameter server at HOST:PORT (`rlax serve ps`) instead of rl.store in this process.")
+  var parameterServer: String?
+  @Option(help: "The parameter server's token file (with --parameter-server).") var tokenFile: String?
   @Option(help: "Stop with a checkpoint after this many steps (to test --resume).") var stopAfter: Int?
   @Flag(help: "No progress output.") var quiet = false
 
@@ -70,6 +74,11 @@ struct TrainCommand: ParsableCommand {
     runOptions.overwrite = overwrite
     runOptions.stopAfter = stopAfter
     runOptions.stop = stop
+    if let parameterServer {
+      guard let tokenFile else { throw ValidationError("--parameter-server needs --token-file (the file `rlax serve ps` was given)") }
+      let (host, port) = try ServeParameterServer.parse(parameterServer)
+      runOptions.parameterServer = (host, port, try AccessToken.load(tokenFile, create: false))
+    }
     runOptions.quiet = quiet
     let summary: RunSummary
     do {

@@ -9,16 +9,7 @@ final class DurableRunTests: XCTestCase {
   var rlax: String { URL(fileURLWithPath: TestSupport.pluginDirectory).deletingLastPathComponent().appendingPathComponent("rlax").path }
 
   /// The small run of scripts/kill-loop.sh.
-  let tiny = [
-    "--set", "task.name=arithmetic", "--set", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
-    "--set", "model.modelDim=32", "--set", "model.numLayers=1", "--set", "model.maxSeqLen=24",
-    "--set", "model.layer.attention.numHeads=2", "--set", "model.layer.attention.numKVHeads=1",
-    "--set", "model.layer.attention.headDim=16", "--set", "model.layer.feedForward.hiddenDim=64",
-    "--set", "rl.warmStartSteps=30", "--set", "rl.promptsPerStep=4", "--set", "rl.groupSize=4",
-    "--set", "rl.sampler.maxNewTokens=4", "--set", "sft.batchSize=16", "--set", "eval.problems=4",
-    "--set", "eval.samples=2", "--set", "eval.ks=[1,2]", "--set", "eval.sampler.maxNewTokens=4",
-    "--set", "rl.learningRate=0.01", "--checkpoint-every", "1",
-  ]
+  let tiny = TestSupport.tinyRunFlags
 
   func run(_ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
     try TestSupport.run(rlax, args, environment: environment)

@@ -92,3 +92,15 @@ final class ChecksumTests: XCTestCase {
     XCTAssertNoThrow(try SafeTensors.decode(bytes: try file(["checksum.t": upper])))
   }
 }
+
+extension ChecksumTests {
+  /// A stream checksummed chunk by chunk gives the checksum of the whole (the transport relies on it).
+  func testCRC32CContinuesAcrossChunks() {
+    let whole = Array("123456789".utf8)
+    XCTAssertEqual(whole.withUnsafeBytes { CRC32C.checksum($0) }, 0xE306_9283)
+    for cut in 0...whole.count {
+      let first = whole[..<cut].withUnsafeBytes { CRC32C.checksum($0) }
+      XCTAssertEqual(whole[cut...].withUnsafeBytes { CRC32C.checksum($0, continuing: first) }, 0xE306_9283, "cut at \(cut)")
+    }
+  }
+}

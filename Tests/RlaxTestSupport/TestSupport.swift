@@ -19,6 +19,19 @@ public enum TestSupport {
     return try PluginLibrary.open(path: path)
   }
 
+  /// The command-line flags of a small RL run (scripts/kill-loop.sh's): a 1-layer model on
+  /// 1-2 digit addition, well under a second of RL, a checkpoint every step.
+  public static let tinyRunFlags = [
+    "--set", "task.name=arithmetic", "--set", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
+    "--set", "model.modelDim=32", "--set", "model.numLayers=1", "--set", "model.maxSeqLen=24",
+    "--set", "model.layer.attention.numHeads=2", "--set", "model.layer.attention.numKVHeads=1",
+    "--set", "model.layer.attention.headDim=16", "--set", "model.layer.feedForward.hiddenDim=64",
+    "--set", "rl.warmStartSteps=30", "--set", "rl.promptsPerStep=4", "--set", "rl.groupSize=4",
+    "--set", "rl.sampler.maxNewTokens=4", "--set", "sft.batchSize=16", "--set", "eval.problems=4",
+    "--set", "eval.samples=2", "--set", "eval.ks=[1,2]", "--set", "eval.sampler.maxNewTokens=4",
+    "--set", "rl.learningRate=0.01", "--checkpoint-every", "1",
+  ]
+
   /// A fresh temporary directory.
   public static func temporaryDirectory(_ label: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("rlax-test-\(label)-\(UUID().uuidString)")

@@ -1,0 +1,74 @@
+import Foundation
+import RlaxTestSupport
+import XCTest
+
+/// The parameter server as its own process (`rlax serve ps`): a run whose trainer and workers
+/// push and pull every version over gRPC ends with the same weights as the in-process run.
+final class ParameterServerProcessTests: XCTestCase {
+  var rlax: String { URL(fileURLWithPath: TestSupport.pluginDirectory).deletingLastPathComponent().appendingPathComponent("rlax").path }
+  let tiny = TestSupport.tinyRunFlags
+
+  /// Starts `rlax serve ps`; returns the process, its port and its token file.
+  func serve() throws -> (Process, Int, String, Pipe) {
+    let dir = try TestSupport.temporaryDirectory("ps")
+    let tokenFile = dir.appendingPathComponent("token").path, portFile = dir.appendingPathComponent("port").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: rlax)
+    process.arguments = ["serve", "ps", "--token-file", tokenFile, "--port-file", portFile, "--store-opt", "keep=4"]
+    let pipe = Pipe()
+    process.standardError = pipe
+    process.standardOutput = pipe
+    try process.run()
+    addTeardownBlock { process.terminate(); process.waitUntilExit() }
+    let deadline = Date().addingTimeInterval(30)
+    while !FileManager.default.fileExists(atPath: portFile) && process.isRunning && Date() < deadline { usleep(10_000) }
+    guard let port = Int((try? String(contentsOfFile: portFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") else {
+      throw SupportError("rlax serve ps did not write its port")
+    }
+    return (process, port, tokenFile, pipe)
+  }
+
+  func sha(_ output: String) -> String? {
+    output.split(separator: "\n").first { $0.hasPrefix("weights sha256 ") }.map { String($0.dropFirst("weights sha256 ".count)) }
+  }
+
+  func testARunAgainstTheParameterServerProcessEndsWithTheInProcessWeights() throws {
+    let local = try TestSupport.run(rlax, tiny + ["--steps", "4", "--max-staleness", "1", "--quiet",
+                                                  "--run-dir", try TestSupport.temporaryDirectory("local").path])
+    XCTAssertEqual(local.status, 0, local.output)
+    let (server, port, tokenFile, _) = try serve()
+    let token = try String(contentsOfFile: tokenFile, encoding: .utf8)
+    XCTAssertEqual(token.trimmingCharacters(in: .whitespacesAndNewlines).count, 64)
+    let attributes = try FileManager.default.attributesOfItem(atPath: tokenFile)
+    XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600, "the token file is the owner's alone")
+    let remote = try TestSupport.run(rlax, tiny + ["--steps", "4", "--max-staleness", "1", "--quiet",
+                                                   "--run-dir", try TestSupport.temporaryDirectory("remote").path,
+                                                   "--parameter-server", "127.0.0.1:\(port)", "--token-file", tokenFile])
+    XCTAssertEqual(remote.status, 0, remote.output)
+    XCTAssertTrue(remote.output.contains("grpo on cpu-blas: 4 steps"), remote.output)
+    XCTAssertNotNil(sha(remote.output))
+    XCTAssertEqual(sha(remote.output), sha(local.output), "every version went through the parameter server process, same weights")
+    // A second run must not take the first run's versions for its own.
+    let second = try TestSupport.run(rlax, tiny + ["--steps", "4", "--quiet", "--run-dir", try TestSupport.temporaryDirectory("second").path,
+                                                   "--parameter-server", "127.0.0.1:\(port)", "--token-file", tokenFile])
+    XCTAssertNotEqual(second.status, 0)
+    XCTAssertTrue(second.output.contains("already holds versions (the newest is 4)"), second.output)
+    XCTAssertTrue(server.isRunning)
+  }
+
+  func testAWrongTokenOrAnOpenTokenFileIsRefused() throws {
+    let (_, port, _, _) = try serve()
+    let dir = try TestSupport.temporaryDirectory("wrong-token")
+    let wrong = dir.appendingPathComponent("token").path
+    _ = FileManager.default.createFile(atPath: wrong, contents: Data("not-the-token\n".utf8), attributes: [.posixPermissions: 0o600])
+    let r = try TestSupport.run(rlax, tiny + ["--steps", "2", "--quiet", "--run-dir", dir.appendingPathComponent("run").path,
+                                              "--parameter-server", "127.0.0.1:\(port)", "--token-file", wrong])
+    XCTAssertNotEqual(r.status, 0)
+    XCTAssertTrue(r.output.contains("parameter server 127.0.0.1:\(port)") && r.output.contains("unauthenticated"), r.output)
+    try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: wrong)
+    let open = try TestSupport.run(rlax, tiny + ["--steps", "2", "--quiet", "--run-dir", dir.appendingPathComponent("run2").path,
+                                                 "--parameter-server", "127.0.0.1:\(port)", "--token-file", wrong])
+    XCTAssertNotEqual(open.status, 0)
+    XCTAssertTrue(open.output.contains("others can read it (mode 644): chmod 600"), open.output)
+  }
+}
