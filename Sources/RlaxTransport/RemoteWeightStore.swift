@@ -16,8 +16,12 @@ public final class RemoteWeightStore: VersionedTensorStore, @unchecked Sendable 
   private let cacheLock = NSLock()
   private var cached: (version: UInt64, tensors: [HostTensor])?
 
-  public init(host: String, port: Int, token: String) throws {
+  /// How long a call keeps retrying while the server is unreachable (restarting, say).
+  let retrySeconds: Double
+
+  public init(host: String, port: Int, token: String, retrySeconds: Double = 120) throws {
     name = "\(host):\(port)"
+    self.retrySeconds = retrySeconds
     client = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext))
     service = Rlax_V1_ParameterServer.Client(wrapping: client)
     metadata = AccessToken.metadata(token)
@@ -30,6 +34,16 @@ public final class RemoteWeightStore: VersionedTensorStore, @unchecked Sendable 
   public func publish(version: UInt64, tensors: [HostTensor]) throws {
     let chunks = TensorChunks.split(tensors)
     let metadata = self.metadata, service = self.service
+    do {
+      try push(version, chunks, metadata, service)
+    } catch TransportError.call(_, _, "failedPrecondition", _) where (try? latest()) ?? 0 >= version {
+      // A retried push whose first attempt was published before the connection broke: the
+      // server holds this version already (the same bytes: runs are deterministic).
+    }
+  }
+
+  func push(_ version: UInt64, _ chunks: [(headers: [Rlax_V1_TensorHeader], data: Data, last: Bool, crc32c: UInt32)],
+            _ metadata: Metadata, _ service: Rlax_V1_ParameterServer.Client<HTTP2ClientTransport.Posix>) throws {
     _ = try call("push version \(version)") {
       try await service.push(metadata: metadata, requestProducer: { writer in
         for c in chunks {
@@ -112,7 +126,16 @@ public final class RemoteWeightStore: VersionedTensorStore, @unchecked Sendable 
   /// Runs one RPC to completion from a blocking caller, naming the server and the operation
   /// in any error.
   func call<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) throws -> T {
-    switch Blocking.result(body) {
+    let deadline = Date().addingTimeInterval(retrySeconds)
+    var pause = 0.05
+    var outcome = Blocking.result(body)
+    // Unreachable (not started yet, restarting): try again, with backoff, until the deadline.
+    while case .failure(let error as RPCError) = outcome, error.code == .unavailable, Date() < deadline {
+      usleep(UInt32(pause * 1e6))
+      pause = min(pause * 2, 1)
+      outcome = Blocking.result(body)
+    }
+    switch outcome {
     case .success(let value): return value
     case .failure(let error as RPCError):
       throw TransportError.call(server: name, operation: operation, code: "\(error.code)", message: error.message)

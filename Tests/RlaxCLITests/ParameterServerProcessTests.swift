@@ -9,12 +9,13 @@ final class ParameterServerProcessTests: XCTestCase {
   let tiny = TestSupport.tinyRunFlags
 
   /// Starts `rlax serve ps`; returns the process, its port and its token file.
-  func serve() throws -> (Process, Int, String, Pipe) {
-    let dir = try TestSupport.temporaryDirectory("ps")
+  func serve(_ extra: [String] = [], dir given: URL? = nil) throws -> (Process, Int, String, Pipe) {
+    let dir = try given ?? TestSupport.temporaryDirectory("ps")
     let tokenFile = dir.appendingPathComponent("token").path, portFile = dir.appendingPathComponent("port").path
+    try? FileManager.default.removeItem(atPath: portFile)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: rlax)
-    process.arguments = ["serve", "ps", "--token-file", tokenFile, "--port-file", portFile, "--store-opt", "keep=4"]
+    process.arguments = ["serve", "ps", "--token-file", tokenFile, "--port-file", portFile, "--store-opt", "keep=4"] + extra
     let pipe = Pipe()
     process.standardError = pipe
     process.standardOutput = pipe
@@ -70,5 +71,39 @@ final class ParameterServerProcessTests: XCTestCase {
                                                  "--parameter-server", "127.0.0.1:\(port)", "--token-file", wrong])
     XCTAssertNotEqual(open.status, 0)
     XCTAssertTrue(open.output.contains("others can read it (mode 644): chmod 600"), open.output)
+  }
+
+  /// SIGKILL the parameter server mid-run and start it again on the same port and directory
+  /// (`--store file` keeps its versions): the trainer and workers retry until it is back, and
+  /// the run ends with the weights of an uninterrupted one.
+  func testARunSurvivesTheParameterServerBeingKilledAndRestarted() throws {
+    let flags = tiny + ["--steps", "12", "--set", "rl.promptsPerStep=16", "--quiet"]
+    let local = try TestSupport.run(rlax, flags + ["--run-dir", try TestSupport.temporaryDirectory("ps-local").path])
+    XCTAssertEqual(local.status, 0, local.output)
+    let psDir = try TestSupport.temporaryDirectory("ps-restart")
+    let storeFlags = ["--store", "file", "--store-opt", "dir=\(psDir.appendingPathComponent("versions").path)"]
+    let (first, port, tokenFile, _) = try serve(storeFlags, dir: psDir)
+    let runDir = try TestSupport.temporaryDirectory("ps-run")
+    let run = Process()
+    run.executableURL = URL(fileURLWithPath: rlax)
+    run.arguments = flags + ["--run-dir", runDir.path, "--parameter-server", "127.0.0.1:\(port)", "--token-file", tokenFile]
+    let pipe = Pipe()
+    run.standardOutput = pipe
+    run.standardError = pipe
+    try run.run()
+    let metrics = runDir.appendingPathComponent("metrics.jsonl")
+    let deadline = Date().addingTimeInterval(60)
+    while run.isRunning && ((try? String(contentsOf: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 2 && Date() < deadline {
+      usleep(2000)
+    }
+    XCTAssertTrue(run.isRunning, "the run was still going when the parameter server was killed")
+    kill(first.processIdentifier, SIGKILL)
+    first.waitUntilExit()
+    usleep(300_000)
+    _ = try serve(storeFlags + ["--listen", "127.0.0.1:\(port)"], dir: psDir)
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    run.waitUntilExit()
+    XCTAssertEqual(run.terminationStatus, 0, output)
+    XCTAssertEqual(sha(output), sha(local.output), output)
   }
 }
