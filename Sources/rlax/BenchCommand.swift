@@ -1,10 +1,11 @@
 import ArgumentParser
 import RlaxBench
 import RlaxPlugins
+import RlaxTransport
 
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "bench", abstract: "Benchmarks that print figures (not tests).", subcommands: [Matmul.self, Train.self, Decode.self])
+    commandName: "bench", abstract: "Benchmarks that print figures (not tests).", subcommands: [Matmul.self, Train.self, Decode.self, Transport.self])
 
   struct Matmul: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,6 +63,26 @@ struct BenchCommand: ParsableCommand {
       let report = try DecodeBenchmark(backend: b, sizes: sizes.split(separator: ",").map(String.init),
                                        batches: batches.split(separator: ",").compactMap { Int($0) }, promptLength: prompt,
                                        newTokens: newTokens, seconds: seconds).run()
+      if json { try printJSON(report) } else { print(report.text) }
+    }
+  }
+
+  struct Transport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Weight push and pull MB/s through the parameter server over gRPC on loopback, beside the store in one process.")
+    @Option(help: "Weight-store plugin behind the server (and the in-process reference).") var store = "memory"
+    @Option(help: "Comma-separated PARAMETERS:TENSORS sets, e.g. 750000:30 (about the default model) and 100000000:200.")
+    var sets = "750000:30,100000000:200"
+    @Option(help: "Rounds per set (the median is reported).") var rounds = 3
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+      let parsed = try sets.split(separator: ",").map { item -> (Int, Int) in
+        let parts = item.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--sets takes PARAMETERS:TENSORS items, got '\(item)'") }
+        return (parts[0], parts[1])
+      }
+      let report = try TransportBenchmark(store: try PluginLocator.standard().open(store), sizes: parsed, rounds: max(rounds, 1)).run()
       if json { try printJSON(report) } else { print(report.text) }
     }
   }
