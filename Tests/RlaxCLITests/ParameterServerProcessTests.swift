@@ -106,4 +106,14 @@ final class ParameterServerProcessTests: XCTestCase {
     XCTAssertEqual(run.terminationStatus, 0, output)
     XCTAssertEqual(sha(output), sha(local.output), output)
   }
+
+  func testBenchTransportPrintsPushAndPullFigures() throws {
+    let r = try TestSupport.run(rlax, ["bench", "transport", "--sets", "300000:3", "--rounds", "1", "--json"])
+    XCTAssertEqual(r.status, 0, r.output)
+    let row = ((try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])?["rows"] as? [[String: Any]])?.first
+    XCTAssertEqual(row?["parameters"] as? Int, 300000)
+    for key in ["pushMBps", "pullMBps", "inProcessPublishMBps", "inProcessFetchMBps"] {
+      XCTAssertGreaterThan(row?[key] as? Double ?? 0, 0, key)
+    }
+  }
 }
