@@ -89,7 +89,11 @@ public final class ParameterServerProcess: Sendable {
 
   public init(service: ParameterServerService, host: String, port: Int, token: String) {
     server = GRPCServer(
-      transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext),
+      transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: .defaults {
+        // Weights are large: HTTP/2's default 64 KiB window holds a push to a few dozen MB/s.
+        $0.http2.targetWindowSize = TensorChunks.windowBytes
+        $0.http2.maxFrameSize = TensorChunks.frameBytes
+      }),
       services: [service], interceptors: [TokenCheck(token: token)])
   }
 

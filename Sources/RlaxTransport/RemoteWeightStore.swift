@@ -22,7 +22,10 @@ public final class RemoteWeightStore: VersionedTensorStore, @unchecked Sendable 
   public init(host: String, port: Int, token: String, retrySeconds: Double = 120) throws {
     name = "\(host):\(port)"
     self.retrySeconds = retrySeconds
-    client = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext))
+    client = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext, config: .defaults {
+      $0.http2.targetWindowSize = TensorChunks.windowBytes
+      $0.http2.maxFrameSize = TensorChunks.frameBytes
+    }))
     service = Rlax_V1_ParameterServer.Client(wrapping: client)
     metadata = AccessToken.metadata(token)
     let client = self.client

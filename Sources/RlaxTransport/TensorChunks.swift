@@ -9,6 +9,9 @@ import RlaxSafeTensors
 enum TensorChunks {
   /// Bytes per chunk: well under gRPC's default 4 MiB message limit.
   static let chunkBytes = 1 << 20
+  /// HTTP/2 flow-control window and frame size of both ends.
+  static let windowBytes = 16 << 20
+  static let frameBytes = (1 << 20) - 1
   static let maxRank = 8
 
   static func header(_ t: HostTensor) -> Rlax_V1_TensorHeader {
@@ -67,8 +70,10 @@ enum TensorChunks {
       guard data.count + bytes.count <= total else {
         throw TransportError.badMessage("more data than the headers announce (\(total) bytes)")
       }
-      bytes.withUnsafeBytes { crc = CRC32C.checksum($0, continuing: crc) }
-      data.append(contentsOf: bytes)
+      bytes.withUnsafeBytes { raw in
+        crc = CRC32C.checksum(raw, continuing: crc)
+        data.append(contentsOf: raw.bindMemory(to: UInt8.self))  // a copy of the buffer, not byte by byte
+      }
     }
 
     func finish(checksum: UInt32) throws -> [HostTensor] {
