@@ -116,4 +116,18 @@ final class ParameterServerProcessTests: XCTestCase {
       XCTAssertGreaterThan(row?[key] as? Double ?? 0, 0, key)
     }
   }
+
+  /// Without --listen the server binds loopback only: the kernel's socket table shows the
+  /// listening port on 127.0.0.1 and nowhere else.
+  func testTheServerListensOnLoopbackByDefault() throws {
+    guard FileManager.default.fileExists(atPath: "/proc/net/tcp") else { throw XCTSkip("needs /proc/net/tcp") }
+    let (_, port, _, _) = try serve()
+    let hexPort = String(format: "%04X", port)
+    let listening = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8).split(separator: "\n").dropFirst().compactMap { line -> String? in
+      let fields = line.split(separator: " ")
+      guard fields.count > 3, fields[1].hasSuffix(":" + hexPort), fields[3] == "0A" else { return nil }
+      return String(fields[1].prefix(8))
+    }
+    XCTAssertEqual(listening, ["0100007F"], "listening addresses (hex, little-endian) for port \(port)")
+  }
 }
