@@ -347,8 +347,16 @@ public final class RLRun {
     var recorded = config
     if let initCheckpoint = options.initCheckpoint {
       let url = URL(fileURLWithPath: initCheckpoint)
-      recorded.model = try modelOfInit(url)
-      initStamp = .init(path: url.standardizedFileURL.path, modelSHA256: try RunRecord.fileDigest(url.appendingPathComponent(Checkpoint.modelFile)))
+      if options.resume, !FileManager.default.fileExists(atPath: url.path), let saved = try directory.readRecord(),
+         let stamp = saved.initCheckpoint, stamp.path == url.standardizedFileURL.path {
+        // A resumed run starts from its own checkpoints: the --init checkpoint it began from
+        // may be gone; the record keeps its digest and model.
+        initStamp = stamp
+        recorded.model = saved.config.model
+      } else {
+        recorded.model = try modelOfInit(url)
+        initStamp = .init(path: url.standardizedFileURL.path, modelSHA256: try RunRecord.fileDigest(url.appendingPathComponent(Checkpoint.modelFile)))
+      }
     }
     var record = try RunRecord(config: recorded, backend: backend, backendOptions: options.backendOptions, algorithm: algorithm,
                                initCheckpoint: initStamp)

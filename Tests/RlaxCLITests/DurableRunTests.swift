@@ -272,6 +272,14 @@ final class DurableRunTests: XCTestCase {
     let record = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run.json"))) as? [String: Any]
     XCTAssertEqual(((record?["initCheckpoint"] as? [String: Any])?["modelSHA256"] as? String)?.count, 64)
     XCTAssertEqual(((record?["config"] as? [String: Any])?["model"] as? [String: Any])?["modelDim"] as? Int, 32)
+    // A run stopped after its first checkpoint resumes (with no flags) after its --init
+    // checkpoint was removed: it starts from its own checkpoint.
+    let stopped = try TestSupport.temporaryDirectory("init-gone")
+    XCTAssertEqual(try train(stopped, ["--init", sft.path, "--steps", "3", "--stop-after", "1"]).status, 0)
+    try FileManager.default.removeItem(at: sft)
+    let resumed = try run(["--resume", "--run-dir", stopped.path, "--quiet"])
+    XCTAssertEqual(resumed.status, 0, resumed.output)
+    XCTAssertEqual(try metricSteps(stopped), [0, 1, 2])
   }
 
   /// A run-time op error says which phase of the run failed.
