@@ -52,7 +52,7 @@ let package = Package(
       name: "rlax",
       dependencies: [
         "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxRuntime", "RlaxSimulate",
-        "RlaxTransport",
+        "RlaxTransport", "RlaxSafeTensors",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "RlaxTestSupport", dependencies: ["RlaxPlugins"], path: "Tests/RlaxTestSupport"),

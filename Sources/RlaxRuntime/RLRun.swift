@@ -5,6 +5,7 @@ import RlaxModel
 import RlaxPlugins
 import RlaxRewards
 import RlaxTasks
+import RlaxSafeTensors
 import RlaxTraining
 import RlaxTransport
 

@@ -1,5 +1,6 @@
 import Foundation
 import RlaxModel
+import RlaxSafeTensors
 #if canImport(Glibc)
 import Glibc
 #endif

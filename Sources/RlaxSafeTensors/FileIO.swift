@@ -59,59 +59,13 @@ final class PositionalReader {
   }
 }
 
-/// Writes a file so that readers see either the old file or the complete new one, never a
-/// partial one, even across a crash: the bytes go to `DEST.tmp-RANDOM` in the same directory
-/// (rename is only atomic within a filesystem), are fsynced, and the temporary file is then
-/// renamed over the destination; the directory is fsynced last so the rename itself is durable.
+/// File errors of this module, as `.io` SafeTensorsErrors.
 enum FileIO {
-  /// Writes whatever `body` emits to `url` atomically.
+  /// `DurableStorage.write(to:)`, its errors as `.io` errors naming the path.
   static func writeAtomically(to url: URL, _ body: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
-    let destination = url.path
-    let temporary = destination + ".tmp-" + String(UInt64.random(in: .min ... .max), radix: 16)
-    // O_EXCL: never write through a file (or link) someone else put at the temporary name.
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard descriptor >= 0 else { throw error(temporary, "cannot create the temporary file") }
-    var isOpen = true
-    var renamed = false
-    defer {
-      if isOpen { close(descriptor) }
-      if !renamed { unlink(temporary) }
+    do { try DurableStorage.write(to: url, body) } catch StorageError.io(let path, let what, let code) {
+      throw SafeTensorsError(.io, source: path, code == 0 ? what : "\(what): \(String(cString: strerror(code)))")
     }
-    try body { bytes in try writeAll(descriptor, bytes, path: temporary) }
-    guard fsync(descriptor) == 0 else { throw error(temporary, "fsync failed") }
-    isOpen = false
-    // close can report a deferred write error (NFS), so it is checked too.
-    guard close(descriptor) == 0 else { throw error(temporary, "close failed") }
-    guard rename(temporary, destination) == 0 else {
-      throw error(destination, "cannot rename \(temporary) over it")
-    }
-    renamed = true
-    syncDirectory(url.deletingLastPathComponent().path)
-  }
-
-  /// Writes all of `bytes`, retrying short writes and EINTR.
-  private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws {
-    try bytes.withUnsafeBytes { raw in
-      var done = 0
-      while done < raw.count {
-        guard let base = raw.baseAddress else { return }
-        let n = write(descriptor, base + done, raw.count - done)
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw error(path, "write failed after \(done) of \(raw.count) bytes")
-        }
-        done += n
-      }
-    }
-  }
-
-  /// Best effort: the file's own data is already durable, and some filesystems refuse to
-  /// fsync a directory (EINVAL), which must not turn a completed write into a failure.
-  private static func syncDirectory(_ path: String) {
-    let descriptor = open(path.isEmpty ? "." : path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return }
-    _ = fsync(descriptor)
-    close(descriptor)
   }
 
   /// An `.io` error carrying `strerror(errno)`; call it before anything else can touch errno.

@@ -30,7 +30,7 @@ public enum SafeTensors {
   }
 
   /// Writes what `encode` would return to `url`, atomically: the bytes go to a temporary
-  /// file beside it (`NAME.tmp-RANDOM`) that is fsynced and then renamed over `url`, so a
+  /// file beside it (`.NAME.tmp-RANDOM`, DurableStorage) that is fsynced and then renamed over `url`, so a
   /// reader or a crash never sees a partial checkpoint. Tensors are streamed, not copied into
   /// one buffer first.
   public static func write(_ tensors: [SafeTensor], metadata: [String: String] = [:],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import RlaxModel
+import RlaxSafeTensors
 import RlaxPlugins
 import RlaxTransport
 

@@ -12,18 +12,27 @@ import Darwin
 public enum DurableStorage {
   /// Writes `data` to `url` atomically and durably.
   public static func write(_ data: Data, to url: URL) throws {
+    try write(to: url) { emit in try emit([UInt8](data)) }
+  }
+
+  /// Writes whatever `body` emits to `url` atomically and durably: the bytes go to
+  /// `.NAME.tmp-RANDOM` beside it (rename is atomic only within a file system), which is
+  /// fsynced and renamed over `url`; the directory is fsynced last so the rename is durable.
+  public static func write(to url: URL, _ body: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
     let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(randomSuffix())")
+    // O_EXCL: never write through a file (or link) someone else put at the temporary name.
     let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw StorageError.io(path: temporary.path, what: "cannot create the file", errno: errno) }
     var committed = false
     defer { if !committed { unlink(temporary.path) } }
     do {
-      try writeAll(fd, data, path: temporary.path)
+      try body { bytes in try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary.path) } }
       guard fsync(fd) == 0 else { throw StorageError.io(path: temporary.path, what: "fsync failed", errno: errno) }
     } catch {
       close(fd)
       throw error
     }
+    // close can report a deferred write error (NFS), so it is checked too.
     guard close(fd) == 0 else { throw StorageError.io(path: temporary.path, what: "close failed", errno: errno) }
     guard rename(temporary.path, url.path) == 0 else {
       throw StorageError.io(path: url.path, what: "cannot rename \(temporary.lastPathComponent) over it", errno: errno)
@@ -92,17 +101,16 @@ public enum DurableStorage {
   /// Best-effort fsync of a directory, so a rename inside it is durable.
   public static func syncDirectory(_ url: URL) { try? syncFile(url) }
 
-  static func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
-    try data.withUnsafeBytes { raw in
-      var done = 0
-      while done < raw.count {
-        let n = posixWrite(fd, raw.baseAddress! + done, raw.count - done)
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw StorageError.io(path: path, what: "write failed after \(done) of \(raw.count) bytes", errno: errno)
-        }
-        done += n
+  /// Writes all of `bytes`, retrying short writes and EINTR.
+  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    var done = 0
+    while done < bytes.count {
+      let n = posixWrite(fd, bytes.baseAddress! + done, bytes.count - done)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw StorageError.io(path: path, what: "write failed after \(done) of \(bytes.count) bytes", errno: errno)
       }
+      done += n
     }
   }
 
