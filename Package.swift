@@ -47,7 +47,7 @@ let package = Package(
       "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", "RlaxConfig", "RlaxTransport",
       .product(name: "Crypto", package: "swift-crypto"),
     ]),
-    .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel"]),
+    .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel", "RlaxTransport"]),
     .executableTarget(
       name: "rlax",
       dependencies: [

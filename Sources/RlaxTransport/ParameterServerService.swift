@@ -100,6 +100,14 @@ public final class ParameterServerProcess: Sendable {
   /// Runs the server; returns when it stops.
   public func serve() async throws { try await server.serve() }
 
+  /// Starts serving on a background task (for embedding: benchmarks, tests) and returns the
+  /// bound port once listening; `stop()` ends it.
+  public func startInBackground() throws -> Int {
+    let server = self
+    Task { try? await server.serve() }
+    return try Blocking.run { try await server.port() }
+  }
+
   /// The bound port, once listening.
   public func port() async throws -> Int {
     guard let address = try await server.listeningAddress?.ipv4 else { throw TransportError.badMessage("the server is not listening on IPv4") }

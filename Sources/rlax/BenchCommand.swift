@@ -1,7 +1,6 @@
 import ArgumentParser
 import RlaxBench
 import RlaxPlugins
-import RlaxTransport
 
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -29,9 +29,7 @@ final class ParameterServerTransportTests: XCTestCase {
     let box = logBox
     server = ParameterServerProcess(service: ParameterServerService(store: store, maxVersionBytes: 64 << 20, log: { box.add($0) }),
                                     host: "127.0.0.1", port: 0, token: token)
-    let server = self.server!
-    Task { try? await server.serve() }
-    port = try blocking { try await server.port() }
+    port = try server.startInBackground()
   }
 
   override func tearDown() { server.stop() }

@@ -1,5 +1,6 @@
 import Foundation
 import RlaxPlugins
+import RlaxTransport
 
 /// `rlax bench transport`: bytes/s of a version pushed to and pulled from a parameter server
 /// on loopback (gRPC, chunked and checksummed), beside the same store's publish and fetch in
@@ -49,15 +50,16 @@ public struct TransportBenchmark {
       let bytes = Double(tensors.reduce(0) { $0 + $1.bytes.count })
       let local = try WeightStore(library: store, options: PluginOptions([("keep", "2")]))
       let server = ParameterServerProcess(service: ParameterServerService(store: local, log: { _ in }), host: "127.0.0.1", port: 0, token: token)
-      Task { try? await server.serve() }
+      let port = try server.startInBackground()
       defer { server.stop() }
-      let remote = try RemoteWeightStore(host: "127.0.0.1", port: try Blocking.run { try await server.port() }, token: token)
+      let remote = try RemoteWeightStore(host: "127.0.0.1", port: port, token: token)
       let direct = try WeightStore(library: store, options: PluginOptions([("keep", "2")]))
       var push: [Double] = [], pull: [Double] = [], publish: [Double] = [], fetch: [Double] = []
       for round in 1...rounds {
         let version = UInt64(round)
         push.append(try seconds { try remote.publish(version: version, tensors: tensors) })
-        let reader = try RemoteWeightStore(host: "127.0.0.1", port: try Blocking.run { try await server.port() }, token: token)
+        // A fresh client each round, so the pull is not answered from the client's cache.
+        let reader = try RemoteWeightStore(host: "127.0.0.1", port: port, token: token)
         pull.append(try seconds { _ = try reader.fetch(version: version) })
         publish.append(try seconds { try direct.publish(version: version, tensors: tensors) })
         fetch.append(try seconds { _ = try direct.fetch(version: version) })
