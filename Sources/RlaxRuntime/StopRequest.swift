@@ -27,23 +27,3 @@ public final class StopRequest: @unchecked Sendable {
     return received
   }
 }
-
-/// A run stopped by a signal before RL wrote its first checkpoint (warm start, first
-/// evaluation): nothing to save beyond what is already on disk.
-public struct RunInterrupted: Error, CustomStringConvertible {
-  public var signal: Int32
-  public var phase: String
-  public var description: String { "stopped by signal \(signal) during \(phase)" }
-}
-
-/// An error with the phase of the run it happened in: warm start, evaluation, rollout worker
-/// N, trainer step S, saving a checkpoint.
-public struct RunPhaseError: Error, CustomStringConvertible {
-  public var phase: String
-  public var underlying: Error
-  public init(phase: String, underlying: Error) {
-    self.phase = phase
-    self.underlying = underlying
-  }
-  public var description: String { "\(phase): \(underlying)" }
-}
