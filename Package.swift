@@ -46,6 +46,8 @@ let package = Package(
     .target(name: "RlaxRuntime", dependencies: [
       "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxPlugins", "RlaxRewards", "RlaxSafeTensors", "RlaxConfig", "RlaxTransport",
       .product(name: "Crypto", package: "swift-crypto"),
+      .product(name: "GRPCCore", package: "grpc-swift-2"),
+      .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
     ]),
     .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel", "RlaxTransport"]),
     .executableTarget(

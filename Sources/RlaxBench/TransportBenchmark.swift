@@ -49,7 +49,7 @@ public struct TransportBenchmark {
       let tensors = (0..<count).map { i in HostTensor(name: "w\(i)", shape: [per], floats: [Float](repeating: Float(i), count: per)) }
       let bytes = Double(tensors.reduce(0) { $0 + $1.bytes.count })
       let local = try WeightStore(library: store, options: PluginOptions([("keep", "2")]))
-      let server = ParameterServerProcess(service: ParameterServerService(store: local, log: { _ in }), host: "127.0.0.1", port: 0, token: token)
+      let server = RoleServer(services: [ParameterServerService(store: local, log: { _ in })], host: "127.0.0.1", port: 0, token: token)
       let port = try server.startInBackground()
       defer { server.stop() }
       let remote = try RemoteWeightStore(host: "127.0.0.1", port: port, token: token)

@@ -33,6 +33,9 @@ public struct Controller: Sendable {
     return allowed / config.pushEvery * config.pushEvery
   }
 
+  /// Prompt indices a step may use: promptsPerStep, then that many again for each refill.
+  public var indexLimit: Int { config.promptsPerStep * (config.maxRefills + 1) }
+
   /// The work of one prompt group.
   public func workItem(step: Int, index: Int) throws -> WorkItem {
     let problem = problem(step: step, index: index)
@@ -73,8 +76,13 @@ public struct GroupRollout: Sendable {
   public var samplerLogprobs: [[Float]]
   public var texts: [String]
   public var rewards: [Double]
-  public var worker: Int
+  /// The worker's name (`worker-N`).
+  public var worker: String
   /// When the worker started and finished it (for the overlap measurement).
   public var started: Date
   public var seconds: Double
+  /// Device preemptions the worker survived while generating it, and samples its reward
+  /// function failed to score (counted where the worker's reward counters are its own).
+  public var preemptions = 0
+  public var rewardWarnings = 0
 }

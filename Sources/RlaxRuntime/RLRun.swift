@@ -26,6 +26,9 @@ public final class RLRun {
     public var stopAfter: Int?
     /// A parameter server in another process (`rlax serve ps`) instead of rl.store in this one.
     public var parameterServer: (host: String, port: Int, token: String)?
+    /// A controller in another process (`rlax serve controller`), with worker processes of its
+    /// own, instead of the ledger and rl.workers worker threads in this one.
+    public var controller: (host: String, port: Int, token: String)?
     /// Set by the command line's SIGINT/SIGTERM handlers: the run checkpoints after the
     /// current step and returns.
     public var stop: StopRequest?
@@ -145,7 +148,7 @@ public final class RLRun {
         try RemoteWeightStore(host: remote.host, port: remote.port, token: remote.token)
       }
       server = ParameterServer(store: store)
-      storeName = "parameter server \(store.name)"
+      storeName = store.name
       // Versions from another run would be taken for this one's: a new run needs an empty server.
       if case .scratch = start, let held = try phase("asking \(store.name) for its newest version", { try server.latest() }) {
         throw RunSetupError.parameterServerNotEmpty(address: store.name, latest: held)
@@ -173,20 +176,37 @@ public final class RLRun {
       try server.publish(version: startStep, from: model)
     }
 
-    // Rollout workers.
-    let queue = WorkQueue<WorkItem>(), board = RolloutBoard()
+    // The controller's ledger with rollout-worker threads, or a controller process whose
+    // workers are processes too.
+    let rollouts: any RolloutSource
+    var workers: [RolloutWorker] = []
     let rewardStats = RewardStats()
     let rewards = try RewardGuard(config: rl.reward, task: task, stats: rewardStats)
     defer { rewards.close() }
-    // A reward function failing on too many samples ends the run (rl.reward.maxFailureShare).
-    let score: RewardScorer = { problem, text in try rewards.scoreChecked(problem: problem, completion: text) }
-    let workers = try (0..<rl.workers).map {
-      try RolloutWorker(id: $0, backend: try makeBackend(), modelConfig: model.config, sampler: rl.sampler, server: server,
-                        queue: queue, board: board, score: score)
+    if let remote = options.controller {
+      var specConfig = config
+      specConfig.model = model.config
+      let spec = RunSpec(config: specConfig, backend: options.backend, backendOptions: options.backendOptions.pairs.map { "\($0.key)=\($0.value)" })
+      let client = try phase("connecting to the controller \(remote.host):\(remote.port)") {
+        try RemoteController(host: remote.host, port: remote.port, token: remote.token, plan: controller)
+      }
+      let resumed = try phase("beginning the run at the controller \(client.name)") { try client.begin(spec) }
+      if resumed { log("the controller \(client.name) holds this run already: its groups are reused") }
+      rollouts = client
+    } else {
+      let ledger = try RolloutLedger(plan: controller)
+      // A reward function failing on too many samples ends the run (rl.reward.maxFailureShare).
+      let score: RewardScorer = { problem, text in try rewards.scoreChecked(problem: problem, completion: text) }
+      workers = try (0..<rl.workers).map {
+        try RolloutWorker(id: ledger.register(name: "worker-\($0)"), backend: try makeBackend(), modelConfig: model.config, plan: controller,
+                          server: server, source: ledger, score: score)
+      }
+      workers.forEach { $0.start() }
+      rollouts = ledger
     }
-    workers.forEach { $0.start() }
+    var finalCounters: ControllerCounters?
     defer {
-      queue.close()
+      if finalCounters == nil { _ = try? rollouts.finish() }
       workers.forEach { $0.join() }
     }
 
@@ -205,7 +225,7 @@ public final class RLRun {
     let rlStart = Date()
     let peakBF16 = try trainerBackend.describe().peakFlopsBF16
     var issuedThrough = startStep - 1
-    var waitTotal = 0.0, trainTotal = 0.0, samples = 0
+    var waitTotal = 0.0, trainTotal = 0.0, samples = 0, consumedPreemptions = 0, consumedRewardWarnings = 0
     var trainIntervals: [(Date, Date)] = [], generation: [(Date, Double)] = []
     let bar = ProgressBar(total: rl.steps, label: "rl \(algorithm.name)")
     var lastStep = startStep
@@ -214,20 +234,21 @@ public final class RLRun {
       // Issue every step whose weight version exists: up to step + k.
       while issuedThrough < min(step + rl.maxStaleness, rl.steps - 1) {
         issuedThrough += 1
-        for index in 0..<rl.promptsPerStep { queue.push(try controller.workItem(step: issuedThrough, index: index)) }
+        try phase("issuing step \(issuedThrough)") { try rollouts.issue(step: issuedThrough, indices: 0..<rl.promptsPerStep) }
         accounting.issued += rl.promptsPerStep
       }
       let waitStart = Date()
-      var groups = try board.take(step: step, indices: 0..<rl.promptsPerStep)  // a worker's failure names the worker
+      // A worker's failure ends the run with its error, which names the worker.
+      var groups = try rollouts.collect(step: step, indices: 0..<rl.promptsPerStep)
       var generated = groups.count
       if algorithm.selectsSequences {
         var kept = try keptGroups(groups, algorithm: algorithm)
         var refill = 0
         while kept.count < rl.promptsPerStep && refill < rl.maxRefills {
           let base = rl.promptsPerStep * (refill + 1)
-          for index in base..<(base + rl.promptsPerStep) { queue.push(try controller.workItem(step: step, index: index)) }
+          try rollouts.issue(step: step, indices: base..<(base + rl.promptsPerStep))
           accounting.issued += rl.promptsPerStep
-          let more = try board.take(step: step, indices: base..<(base + rl.promptsPerStep))
+          let more = try rollouts.collect(step: step, indices: base..<(base + rl.promptsPerStep))
           generated += more.count
           groups += more
           kept = try keptGroups(groups, algorithm: algorithm)
@@ -242,6 +263,8 @@ public final class RLRun {
       let wait = Date().timeIntervalSince(waitStart)
       waitTotal += wait
       generation += groups.map { ($0.started, $0.seconds) }
+      consumedPreemptions += groups.reduce(0) { $0 + $1.preemptions }
+      consumedRewardWarnings += groups.reduce(0) { $0 + $1.rewardWarnings }
 
       let trainStart = Date()
       let clockBefore = try trainerBackend.counters()
@@ -299,12 +322,16 @@ public final class RLRun {
       let signalled = options.stop?.signal != nil
       let stopping = options.stopAfter == step + 1 || (signalled && step + 1 < rl.steps)
       if stopping || (rl.checkpointEvery > 0 && (step + 1) % rl.checkpointEvery == 0) || step + 1 == rl.steps {
+        // The checkpoint counts what the steps up to it issued: a resumed run issues the
+        // later steps again.
         var saved = accounting
-        if stopping { saved.abandonedAtStop = accounting.issued - accounting.consumed }
+        saved.issued -= (issuedThrough - step) * rl.promptsPerStep
         try metricsFile.synchronize()
         try phase("saving the checkpoint of step \(step + 1)") {
           try saveCheckpoint(step: step + 1, model: model, optimizer: optimizer, server: server, controller: controller, accounting: saved)
         }
+        // Their groups will not be asked for again.
+        try phase("releasing the groups of steps before \(step + 1)") { try rollouts.release(before: step + 1) }
       }
       if stopping {
         accounting.abandonedAtStop = accounting.issued - accounting.consumed
@@ -315,7 +342,8 @@ public final class RLRun {
     if lastStep == rl.steps { try checkStop(phase: "evaluation after RL") }
     let after = lastStep == rl.steps ? try phase("evaluation after RL") { try recovery.retrying { try evaluator.evaluate(model).passAtK } } : [:]
     if !after.isEmpty { log("eval after: " + format(after)) }
-    let workerBusy = workers.reduce(0) { $0 + $1.busySeconds }
+    finalCounters = try phase("ending the run at the controller") { try rollouts.finish() }
+    let workerBusy = generation.reduce(0) { $0 + $1.1 }
     // Generation time that ran while the trainer was training (hidden behind it).
     var hidden = 0.0
     for (start, seconds) in generation {
@@ -333,7 +361,9 @@ public final class RLRun {
       throughput: .init(samplesPerSecond: Double(samples) / max(rlSeconds, 1e-9), trainerWaitSeconds: waitTotal,
                         trainerComputeSeconds: trainTotal, workerBusySeconds: workerBusy,
                         overlap: generated > 0 ? hidden / generated : 0),
-      accounting: accounting, preemptionsSurvived: workers.reduce(0) { $0 + $1.preemptions } + recovery.survived, rewardWarnings: rewardStats.warnings,
+      accounting: accounting, controller: finalCounters,
+      preemptionsSurvived: (workers.isEmpty ? consumedPreemptions : workers.reduce(0) { $0 + $1.preemptions }) + recovery.survived,
+      rewardWarnings: rewardStats.warnings + consumedRewardWarnings,
       simulatedSeconds: try simulatedTime(trainer: trainerBackend, workers: workers),
       resumedFromStep: options.resume ? startStep : nil)
     try DurableStorage.write(try encoder.encode(summary), to: directory.summary)

@@ -14,9 +14,12 @@ import Glibc
 ///     checkpoint            symlink to the newest of them
 ///     reference/ sft/       the frozen starting model, the warm start
 ///     eval-before.json  summary.json  weights/ (the file store's versions)
+///     launch/               `rlax launch`'s roles: token, parameter-server store, controller
+///                           journal, pids (launch manages it; a run's own files are the rest)
 public final class RunDirectory {
   public let url: URL
   public static let keepCheckpoints = 2
+  public static let launchName = "launch"
   private var lockDescriptor: Int32 = -1
 
   public init(_ url: URL) { self.url = url }
@@ -61,7 +64,7 @@ public final class RunDirectory {
   func contents() -> [String] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
     for name in names where Self.isLeftover(name) { try? FileManager.default.removeItem(at: url.appendingPathComponent(name)) }
-    return names.filter { $0 != "lock" && !Self.isLeftover($0) }.sorted()
+    return names.filter { $0 != "lock" && $0 != Self.launchName && !Self.isLeftover($0) }.sorted()
   }
 
   static func isLeftover(_ name: String) -> Bool { name.hasPrefix(".") && (name.contains(".tmp-") || name.contains(".old-")) }

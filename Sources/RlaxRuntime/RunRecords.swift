@@ -48,7 +48,7 @@ public struct Accounting: Codable, Sendable, Equatable {
   public var issued = 0
   public var consumed = 0
   public var droppedByDynamicSampling = 0
-  /// Groups issued before a stop and never consumed (regenerated after resume).
+  /// Groups issued before a stop and never consumed (issued again after resume).
   public var abandonedAtStop = 0
 }
 
@@ -69,6 +69,9 @@ public struct RunSummary: Codable, Sendable {
   public var eval: EvalPair
   public var throughput: Throughput
   public var accounting: Accounting
+  /// The controller's accounting of leases and results (generation, where `accounting` is
+  /// the trainer's consumption).
+  public var controller: ControllerCounters?
   public var preemptionsSurvived: Int
   public var rewardWarnings: Int
   /// Simulated device time (backends with a clock, such as tpu-sim), beside wall time.
@@ -104,7 +107,7 @@ public struct RunSummary: Codable, Sendable {
   enum CodingKeys: String, CodingKey {
     case backend, algorithm, store, steps, workers, maxStaleness = "max_staleness", groupSize = "group_size", seed
     case wallSeconds = "wall_seconds", warmStartSeconds = "warm_start_seconds", rlSeconds = "rl_seconds"
-    case weightsSHA256 = "weights_sha256", eval, throughput, accounting, preemptionsSurvived = "preemptions_survived"
+    case weightsSHA256 = "weights_sha256", eval, throughput, accounting, controller, preemptionsSurvived = "preemptions_survived"
     case rewardWarnings = "reward_warnings", simulatedSeconds = "simulated_seconds", resumedFromStep = "resumed_from_step"
   }
 }

@@ -82,37 +82,3 @@ public struct ParameterServerService: Rlax_V1_ParameterServer.SimpleServiceProto
     }
   }
 }
-
-/// Serves `service` on host:port (port 0: any free port) until cancelled, requiring `token`.
-public final class ParameterServerProcess: Sendable {
-  let server: GRPCServer<HTTP2ServerTransport.Posix>
-
-  public init(service: ParameterServerService, host: String, port: Int, token: String) {
-    server = GRPCServer(
-      transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: .defaults {
-        // Weights are large: HTTP/2's default 64 KiB window holds a push to a few dozen MB/s.
-        $0.http2.targetWindowSize = TensorChunks.windowBytes
-        $0.http2.maxFrameSize = TensorChunks.frameBytes
-      }),
-      services: [service], interceptors: [TokenCheck(token: token)])
-  }
-
-  /// Runs the server; returns when it stops.
-  public func serve() async throws { try await server.serve() }
-
-  /// Starts serving on a background task (for embedding: benchmarks, tests) and returns the
-  /// bound port once listening; `stop()` ends it.
-  public func startInBackground() throws -> Int {
-    let server = self
-    Task { try? await server.serve() }
-    return try Blocking.run { try await server.port() }
-  }
-
-  /// The bound port, once listening.
-  public func port() async throws -> Int {
-    guard let address = try await server.listeningAddress?.ipv4 else { throw TransportError.badMessage("the server is not listening on IPv4") }
-    return address.port
-  }
-
-  public func stop() { server.beginGracefulShutdown() }
-}

@@ -7,32 +7,24 @@ import RlaxPlugins
 /// `ParameterServer` publishes to and loads from it exactly as from a weight-store plugin.
 /// The runtime's roles are threads that block, so each call here waits for its RPC.
 public final class RemoteWeightStore: VersionedTensorStore, @unchecked Sendable {
-  public let name: String
-  let client: GRPCClient<HTTP2ClientTransport.Posix>
+  public var name: String { connection.name }
+  let connection: ServiceConnection
   let service: Rlax_V1_ParameterServer.Client<HTTP2ClientTransport.Posix>
-  let metadata: Metadata
-  let connections: Task<Void, Never>
+  var metadata: Metadata { connection.metadata }
   /// The last version pulled, so tensorInfos and fetch of one version cost one pull.
   private let cacheLock = NSLock()
   private var cached: (version: UInt64, tensors: [HostTensor])?
 
-  /// How long a call keeps retrying while the server is unreachable (restarting, say).
-  let retrySeconds: Double
-
+  /// - Parameter retrySeconds: how long a call keeps retrying while the server is
+  ///   unreachable (restarting, say).
   public init(host: String, port: Int, token: String, retrySeconds: Double = 120) throws {
-    name = "\(host):\(port)"
-    self.retrySeconds = retrySeconds
-    client = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(address: host, port: port), transportSecurity: .plaintext, config: .defaults {
-      $0.http2.targetWindowSize = TensorChunks.windowBytes
-      $0.http2.maxFrameSize = TensorChunks.frameBytes
-    }))
-    service = Rlax_V1_ParameterServer.Client(wrapping: client)
-    metadata = AccessToken.metadata(token)
-    let client = self.client
-    connections = Task { try? await client.runConnections() }
+    connection = try ServiceConnection(role: "parameter server", host: host, port: port, token: token, retrySeconds: retrySeconds)
+    service = Rlax_V1_ParameterServer.Client(wrapping: connection.client)
   }
 
-  deinit { client.beginGracefulShutdown() }
+  func call<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) throws -> T {
+    try connection.call(operation, body)
+  }
 
   public func publish(version: UInt64, tensors: [HostTensor]) throws {
     let chunks = TensorChunks.split(tensors)
@@ -125,45 +117,4 @@ public final class RemoteWeightStore: VersionedTensorStore, @unchecked Sendable 
     cacheLock.unlock()
     return tensors
   }
-
-  /// Runs one RPC to completion from a blocking caller, naming the server and the operation
-  /// in any error.
-  func call<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let deadline = Date().addingTimeInterval(retrySeconds)
-    var pause = 0.05
-    var outcome = Blocking.result(body)
-    // Unreachable (not started yet, restarting): try again, with backoff, until the deadline.
-    while case .failure(let error as RPCError) = outcome, error.code == .unavailable, Date() < deadline {
-      usleep(UInt32(pause * 1e6))
-      pause = min(pause * 2, 1)
-      outcome = Blocking.result(body)
-    }
-    switch outcome {
-    case .success(let value): return value
-    case .failure(let error as RPCError):
-      throw TransportError.call(server: name, operation: operation, code: "\(error.code)", message: error.message)
-    case .failure(let error as TransportError):
-      throw TransportError.call(server: name, operation: operation, code: "bad message", message: "\(error)")
-    case .failure(let error): throw error
-    }
-  }
 }
-
-/// Runs async work to completion from a thread that may block (the runtime's roles are
-/// threads, never tasks of the cooperative pool, so waiting here cannot starve it).
-enum Blocking {
-  static func result<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Result<T, Error> {
-    let box = ResultBox<T>(), done = DispatchSemaphore(value: 0)
-    Task {
-      do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-      done.signal()
-    }
-    done.wait()
-    return box.result!
-  }
-
-  static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T { try result(body).get() }
-}
-
-/// The outcome of an async call, handed to the thread that waits for it.
-final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }

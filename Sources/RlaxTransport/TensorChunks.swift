@@ -115,7 +115,7 @@ public enum TransportError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case .badMessage(let m): m
-    case .call(let server, let operation, let code, let message): "parameter server \(server): \(operation): \(code): \(message)"
+    case .call(let server, let operation, let code, let message): "\(server): \(operation): \(code): \(message)"
     case .token(let path, let reason): "token file \(path): \(reason)"
     }
   }

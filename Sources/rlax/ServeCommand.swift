@@ -1,16 +1,14 @@
 import ArgumentParser
-import Dispatch
 import Foundation
-import RlaxModel
-import RlaxSafeTensors
 import RlaxPlugins
 import RlaxTransport
 
-/// `rlax serve ps`: one of RLAX's roles as its own process.
+/// `rlax serve ps|controller|trainer|worker`: one of RLAX's roles as its own process
+/// (docs/distributed.md); `rlax launch` starts and supervises a whole run of them.
 struct ServeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "serve", abstract: "Run one role of a run as its own process.",
-    subcommands: [ServeParameterServer.self])
+    subcommands: [ServeParameterServer.self, ServeController.self, ServeTrainer.self, ServeWorker.self])
 }
 
 /// The parameter server: versions pushed by the trainer, pulled by rollout workers, kept in a
@@ -28,45 +26,32 @@ struct ServeParameterServer: ParsableCommand {
   @Option(name: .customLong("store-opt"), help: "Weight-store option key=value (repeatable), e.g. keep=4.") var storeOptions: [String] = []
 
   func run() throws {
-    let (host, port) = try Self.parse(listen)
+    let (host, port) = try Address.parse(listen, flag: "--listen")
     let token = try AccessToken.load(tokenFile, create: true)
     let weights = try WeightStore(library: try PluginLocator.standard().open(store),
                                   options: try PluginOptions.parse(storeOptions, flag: "--store-opt"))
-    let log: @Sendable (String) -> Void = { try? FileHandle.standardError.write(contentsOf: Data("rlax serve ps: \($0)\n".utf8)) }
-    let server = ParameterServerProcess(service: ParameterServerService(store: weights, log: log), host: host, port: port, token: token)
-    let stopped = DispatchSemaphore(value: 0)
-    final class Outcome: @unchecked Sendable { var error: Error? }
-    let outcome = Outcome()
-    Task {
-      do { try await server.serve() } catch { outcome.error = error }
-      stopped.signal()
+    let log = RoleProcess.logger("ps")
+    let server = RoleServer(services: [ParameterServerService(store: weights, log: log)], host: host, port: port, token: token)
+    try RoleProcess.serve(server, host: host, portFile: portFile, log: log, describe: "\(weights.name) store")
+  }
+}
+
+/// The trainer of a run whose controller, parameter server and workers are processes: `rlax
+/// train` with --controller and --parameter-server required.
+struct ServeTrainer: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "trainer", abstract: "Train against a controller and a parameter server process (rlax train --controller --parameter-server).")
+
+  @OptionGroup var train: TrainOptions
+
+  func validate() throws {
+    guard train.controller != nil, train.parameterServer != nil, train.tokenFile != nil else {
+      throw ValidationError("rlax serve trainer needs --controller, --parameter-server and --token-file")
     }
-    let sources = [SIGINT, SIGTERM].map { signo in
-      signal(signo, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
-      source.setEventHandler { server.stop() }
-      source.resume()
-      return source
-    }
-    defer { sources.forEach { $0.cancel() } }
-    Task {
-      do {
-        let bound = try await server.port()
-        log("listening on \(host):\(bound) (\(weights.name) store)")
-        if let portFile { try DurableStorage.write(Data("\(bound)\n".utf8), to: URL(fileURLWithPath: portFile)) }
-      } catch {
-        outcome.error = error
-        server.stop()
-      }
-    }
-    stopped.wait()
-    if let error = outcome.error { throw error }
   }
 
-  static func parse(_ address: String) throws -> (String, Int) {
-    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
-      throw ValidationError("--listen takes HOST:PORT with a port in 0...65535, got '\(address)'")
-    }
-    return (String(address[..<colon]), port)
+  func run() throws {
+    RoleProcess.exitWithParent()
+    try train.run()
   }
 }

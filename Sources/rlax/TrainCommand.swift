@@ -12,6 +12,14 @@ struct TrainCommand: ParsableCommand {
     commandName: "train",
     abstract: "RL post-training (the default command): warm start, evaluation, RL, evaluation, summary.")
 
+  @OptionGroup var train: TrainOptions
+
+  func run() throws { try train.run() }
+}
+
+/// The options of a training run, shared by `rlax train`, `rlax serve trainer` (the trainer
+/// of a run whose other roles are processes) and `rlax launch` (which passes them on).
+struct TrainOptions: ParsableArguments {
   @OptionGroup var options: RunOptions
   @Option(help: "Algorithm plugin: name or path.") var algo: String?
   @Option(name: .customLong("algo-opt"), help: "Algorithm hyperparameter name=value (repeatable).") var algoOptions: [String] = []
@@ -32,15 +40,20 @@ struct TrainCommand: ParsableCommand {
   var overwrite = false
   @Option(help: "Use the parameter server at HOST:PORT (`rlax serve ps`) instead of rl.store in this process.")
   var parameterServer: String?
-  @Option(help: "The parameter server's token file (with --parameter-server).") var tokenFile: String?
+  @Option(help: "Use the controller at HOST:PORT (`rlax serve controller`), whose workers are processes, instead of worker threads.")
+  var controller: String?
+  @Option(help: "The token file of the role processes (with --parameter-server, --controller).") var tokenFile: String?
   @Option(help: "Stop with a checkpoint after this many steps (to test --resume).") var stopAfter: Int?
   @Flag(help: "No progress output.") var quiet = false
 
-  func run() throws {
-    let stop = StopRequest()
-    let signalSources = SignalStop.install(stop)
-    defer { signalSources.forEach { $0.cancel() } }
-    if overwrite && resume { throw ValidationError("--resume and --overwrite contradict each other: choose one") }
+  /// The run's config: the defaults (or a resumed run's saved settings) with the flags on top.
+  func runConfig() throws -> RunConfig {
+    try RunConfigLoader.load(base: try savedRecord()?.config ?? .defaults(), file: options.config, edits: edits(), replacements: options.replacements)
+  }
+
+  func savedRecord() throws -> RunRecord? { resume ? try RunDirectory(URL(fileURLWithPath: runDir)).readRecord() : nil }
+
+  func edits() throws -> [String] {
     var edits = options.edits
     func set(_ path: String, _ value: CustomStringConvertible?) { if let value { edits.append("\(path)=\(value)") } }
     set("rl.algorithm", algo)
@@ -61,10 +74,17 @@ struct TrainCommand: ParsableCommand {
     }
     try mapEdit("rl.algorithmOptions", algoOptions, flag: "--algo-opt")
     try mapEdit("rl.storeOptions", storeOptions, flag: "--store-opt")
+    return edits
+  }
+
+  func run() throws {
+    let stop = StopRequest()
+    let signalSources = SignalStop.install(stop)
+    defer { signalSources.forEach { $0.cancel() } }
+    if overwrite && resume { throw ValidationError("--resume and --overwrite contradict each other: choose one") }
     // A resumed run starts from its saved settings; flags given on top must agree with them.
-    let saved = resume ? try RunDirectory(URL(fileURLWithPath: runDir)).readRecord() : nil
-    let config = try RunConfigLoader.load(base: saved?.config ?? .defaults(), file: options.config, edits: edits,
-                                          replacements: options.replacements)
+    let saved = try savedRecord()
+    let config = try runConfig()
     var runOptions = RLRun.Options(runDir: URL(fileURLWithPath: runDir))
     runOptions.backend = options.backend ?? saved?.backend.name ?? RunOptions.defaultBackend
     runOptions.backendOptions = try PluginOptions.parse(options.backend == nil && options.backendOptions.isEmpty ? saved?.backendOptions ?? [] : options.backendOptions,
@@ -74,10 +94,20 @@ struct TrainCommand: ParsableCommand {
     runOptions.overwrite = overwrite
     runOptions.stopAfter = stopAfter
     runOptions.stop = stop
-    if let parameterServer {
-      guard let tokenFile else { throw ValidationError("--parameter-server needs --token-file (the file `rlax serve ps` was given)") }
-      let (host, port) = try ServeParameterServer.parse(parameterServer)
-      runOptions.parameterServer = (host, port, try AccessToken.load(tokenFile, create: false))
+    if parameterServer != nil || controller != nil {
+      guard let tokenFile else { throw ValidationError("--parameter-server and --controller need --token-file (the file the role processes were given)") }
+      let token = try AccessToken.load(tokenFile, create: false)
+      if let parameterServer {
+        let (host, port) = try Address.parse(parameterServer, flag: "--parameter-server")
+        runOptions.parameterServer = (host, port, token)
+      }
+      if let controller {
+        guard parameterServer != nil else {
+          throw ValidationError("--controller needs --parameter-server: worker processes pull weights from a parameter server process")
+        }
+        let (host, port) = try Address.parse(controller, flag: "--controller")
+        runOptions.controller = (host, port, token)
+      }
     }
     runOptions.quiet = quiet
     let summary: RunSummary

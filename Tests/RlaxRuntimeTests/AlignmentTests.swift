@@ -63,7 +63,7 @@ final class AlignmentTests: XCTestCase {
       let completions = try sampler.generate(prompts: [[Int32]](repeating: item.promptTokens, count: item.seeds.count), seeds: item.seeds)
       return GroupRollout(item: item, version: item.version, completions: completions.map(\.tokens),
                           samplerLogprobs: completions.map(\.logprobs), texts: [],
-                          rewards: completions.indices.map { $0 % 2 == 0 ? 1 : 0 }, worker: 0, started: Date(), seconds: 0)
+                          rewards: completions.indices.map { $0 % 2 == 0 ? 1 : 0 }, worker: "worker-0", started: Date(), seconds: 0)
     }
   }
 

@@ -57,7 +57,7 @@ final class DynamicSamplingTests: XCTestCase {
         let completions = try sampler.generate(prompts: [[Int32]](repeating: item.promptTokens, count: item.seeds.count), seeds: item.seeds)
         rewards.append(completions.map { score(item.problem, controller.format.completionText($0.tokens)) })
         groups.append(GroupRollout(item: item, version: item.version, completions: completions.map(\.tokens),
-                                   samplerLogprobs: completions.map(\.logprobs), texts: [], rewards: rewards.last!, worker: 0,
+                                   samplerLogprobs: completions.map(\.logprobs), texts: [], rewards: rewards.last!, worker: "worker-0",
                                    started: Date(), seconds: 0))
       }
     }

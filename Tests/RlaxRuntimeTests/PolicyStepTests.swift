@@ -33,7 +33,7 @@ final class PolicyStepTests: XCTestCase {
       // Reward the first half of each group: a synthetic signal with known sign.
       let rewards = completions.indices.map { $0 < completions.count / 2 ? 1.0 : 0.0 }
       groups.append(GroupRollout(item: item, version: 0, completions: completions.map(\.tokens), samplerLogprobs: completions.map(\.logprobs),
-                                 texts: [], rewards: rewards, worker: 0, started: Date(), seconds: 0))
+                                 texts: [], rewards: rewards, worker: "worker-0", started: Date(), seconds: 0))
     }
     let run = try RLRun(config: config, options: RLRun.Options(runDir: try TestSupport.temporaryDirectory("policy-step")))
     let algorithm = try Algorithm("grpo", options: PluginOptions([("kl_beta", "0")]))
@@ -80,7 +80,7 @@ final class PolicyStepTests: XCTestCase {
       let completions = try sampler.generate(prompts: [[Int32]](repeating: item.promptTokens, count: item.seeds.count), seeds: item.seeds)
       let rewards = completions.indices.map { $0 % 3 == 0 ? 1.0 : 0.0 }
       groups.append(GroupRollout(item: item, version: 0, completions: completions.map(\.tokens), samplerLogprobs: completions.map(\.logprobs),
-                                 texts: [], rewards: rewards, worker: 0, started: Date(), seconds: 0))
+                                 texts: [], rewards: rewards, worker: "worker-0", started: Date(), seconds: 0))
     }
     let run = try RLRun(config: config, options: RLRun.Options(runDir: try TestSupport.temporaryDirectory("on-policy-step")))
     let algorithm = try Algorithm("grpo")  // kl_beta 0.04: the reference pass runs too

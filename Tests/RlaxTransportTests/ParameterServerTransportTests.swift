@@ -12,7 +12,7 @@ import XCTest
 /// messages get an error status while the server goes on serving.
 final class ParameterServerTransportTests: XCTestCase {
   let token = "test-token-0123456789"
-  var server: ParameterServerProcess!
+  var server: RoleServer!
   var store: WeightStore!
   var port = 0
   var logged: [String] { logBox.lines }
@@ -27,8 +27,8 @@ final class ParameterServerTransportTests: XCTestCase {
   override func setUpWithError() throws {
     store = try WeightStore(library: TestSupport.bundled("memory"), options: PluginOptions([("keep", "4")]))
     let box = logBox
-    server = ParameterServerProcess(service: ParameterServerService(store: store, maxVersionBytes: 64 << 20, log: { box.add($0) }),
-                                    host: "127.0.0.1", port: 0, token: token)
+    server = RoleServer(services: [ParameterServerService(store: store, maxVersionBytes: 64 << 20, log: { box.add($0) })],
+                        host: "127.0.0.1", port: 0, token: token)
     port = try server.startInBackground()
   }
 

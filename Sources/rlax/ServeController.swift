@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import RlaxRuntime
+import RlaxTransport
+
+/// The controller: the run's deterministic plan, leases of work items to worker processes,
+/// the groups they report, and a journal in --state-dir from which a restart resumes.
+struct ServeController: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "controller", abstract: "Serve the controller over gRPC (Protos/rlax/v1/controller.proto).")
+
+  @Option(help: "Address to listen on, HOST:PORT (port 0: any free port). Loopback unless you choose otherwise.")
+  var listen = "127.0.0.1:0"
+  @Option(help: "The shared token every call must carry; the file is created (mode 0600) with a random token if missing.")
+  var tokenFile: String
+  @Option(help: "Write the port listened on to this file once listening (for scripts and tests).") var portFile: String?
+  @Option(help: "Directory of the run spec and the journal; a restarted controller resumes from it.") var stateDir: String
+  @Option(help: "Seconds a lease lasts unless its worker renews it (workers renew every third of it).") var leaseSeconds = 30.0
+  @Option(help: "The largest request message accepted, in bytes.") var maxRequestBytes = 64 << 20
+
+  func run() throws {
+    guard leaseSeconds >= 0.3 && leaseSeconds <= 86_400 else { throw ValidationError("--lease-seconds must be in 0.3...86400, got \(leaseSeconds)") }
+    let (host, port) = try Address.parse(listen, flag: "--listen")
+    let token = try AccessToken.load(tokenFile, create: true)
+    let log = RoleProcess.logger("controller")
+    let role = try ControllerRole(stateDirectory: URL(fileURLWithPath: stateDir), leaseSeconds: leaseSeconds)
+    if let restored = role.restored {
+      log("resumed the run in \(stateDir): \(restored.accepted) groups accepted, \(restored.leases) leases so far")
+    }
+    let server = RoleServer(services: [ControllerService(role: role, log: log)], host: host, port: port, token: token,
+                            maxRequestBytes: maxRequestBytes)
+    try RoleProcess.serve(server, host: host, portFile: portFile, log: log, describe: "state in \(stateDir)")
+  }
+}
