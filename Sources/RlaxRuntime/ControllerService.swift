@@ -1,23 +1,36 @@
 import Foundation
 import GRPCCore
 import RlaxTransport
+import SwiftProtobuf
 
 /// The controller's RPCs (Protos/rlax/v1/controller.proto) over a ``ControllerRole``. Waiting
 /// calls poll the ledger rather than block in it, so that they hold no thread of the
 /// server's pool; a bad request is an error status and a log line, never a crash.
 public struct ControllerService: Rlax_V1_Controller.SimpleServiceProtocol {
   let role: ControllerRole
+  /// The largest Begin or Report accepted, in bytes (the transport's own limit, set higher,
+  /// only resets the stream; this one answers RESOURCE_EXHAUSTED and logs).
+  let maxMessageBytes: Int
   let log: @Sendable (String) -> Void
   /// How often a waiting call looks again.
   static let poll = Duration.milliseconds(2)
 
-  public init(role: ControllerRole, log: @escaping @Sendable (String) -> Void) {
+  public init(role: ControllerRole, maxMessageBytes: Int = 16 << 20, log: @escaping @Sendable (String) -> Void) {
     self.role = role
+    self.maxMessageBytes = maxMessageBytes
     self.log = log
   }
 
+  /// The limit on the messages that carry data of any size.
+  func checkSize(_ call: String, _ context: ServerContext, _ bytes: Int) throws {
+    guard bytes <= maxMessageBytes else {
+      throw refuse(call, context, RPCError(code: .resourceExhausted, message: "the message is \(bytes) bytes, over the \(maxMessageBytes)-byte limit"))
+    }
+  }
+
   public func begin(request: Rlax_V1_BeginRequest, context: ServerContext) async throws -> Rlax_V1_BeginReply {
-    try handle("begin", context) {
+    try checkSize("begin", context, request.specJson.utf8.count)
+    return try handle("begin", context) {
       let resumed = try role.begin(try RunSpec.parse(request.specJson))
       log(resumed ? "the trainer resumed the run" : "began a run")
       return .with { $0.resumed = resumed }
@@ -109,7 +122,8 @@ public struct ControllerService: Rlax_V1_Controller.SimpleServiceProtocol {
   }
 
   public func report(request: Rlax_V1_ReportRequest, context: ServerContext) async throws -> Rlax_V1_ReportReply {
-    try handle("report", context) {
+    try checkSize("report", context, (try? request.serializedBytes() as [UInt8])?.count ?? Int.max)
+    return try handle("report", context) {
       let ledger = try role.current().ledger
       let rollout = try GroupRollout(message: request.rollout, plan: ledger.plan)
       let outcome = try ledger.report(lease: request.lease, rollout: rollout)

@@ -27,8 +27,9 @@ struct ServeController: ParsableCommand {
     if let restored = role.restored {
       log("resumed the run in \(stateDir): \(restored.accepted) groups accepted, \(restored.leases) leases so far")
     }
-    let server = RoleServer(services: [ControllerService(role: role, log: log)], host: host, port: port, token: token,
-                            maxRequestBytes: maxRequestBytes)
+    // The transport's limit only resets the stream; the service's answers with a status.
+    let server = RoleServer(services: [ControllerService(role: role, maxMessageBytes: maxRequestBytes, log: log)], host: host, port: port,
+                            token: token, maxRequestBytes: 2 * maxRequestBytes)
     try RoleProcess.serve(server, host: host, portFile: portFile, log: log, describe: "state in \(stateDir)")
   }
 }
