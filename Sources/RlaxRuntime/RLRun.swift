@@ -164,12 +164,25 @@ public final class RLRun {
       server = ParameterServer(store: try WeightStore(library: storeLibrary, options: storeOptions))
       storeName = storeLibrary.manifest.name
     }
+    // Versions the checkpoint saved for later steps' old-policy passes that the parameter
+    // server, having outlived the trainer, no longer keeps (it moved on past them): the
+    // trainer loads them from here instead.
+    var savedOld: (server: ParameterServer, versions: Set<Int>)?
     if case .checkpoint(_, let url) = start {
       // A parameter server that outlived the trainer may hold them already (the same bytes:
       // runs are deterministic).
       let held = try server.latest() ?? -1
-      for (v, file) in try savedVersions(url) where v > held {
+      let saved = try savedVersions(url)
+      for (v, file) in saved where v > held {
         try phase("restoring version \(v) from \(file.path)") { try server.publish(version: v, tensors: try HostTensorFile.read(file)) }
+      }
+      let older = saved.filter { $0.0 <= held }
+      if !older.isEmpty {
+        let local = ParameterServer(store: try WeightStore(library: try locator.open("memory"), options: PluginOptions([("keep", "\(older.count)")])))
+        for (v, file) in older {
+          try phase("reading version \(v) from \(file.path)") { try local.publish(version: v, tensors: try HostTensorFile.read(file)) }
+        }
+        savedOld = (local, Set(older.map(\.0)))
       }
     }
     if (try server.latest() ?? -1) < startStep && startStep % rl.pushEvery == 0 {
@@ -277,7 +290,8 @@ public final class RLRun {
         oldVersion = nil
         let replica = try old ?? DecoderModel(config: model.config, backend: trainerBackend)
         old = replica
-        try phase("trainer step \(step): loading version \(version)") { try recovery.retrying { try server.load(version: version, into: replica) } }
+        let source = savedOld.map { $0.versions.contains(version) } == true ? savedOld!.server : server
+        try phase("trainer step \(step): loading version \(version)") { try recovery.retrying { try source.load(version: version, into: replica) } }
         oldVersion = version
       }
       // Dynamic sampling can leave no group with signal: the step then changes nothing.

@@ -71,6 +71,38 @@ final class LaunchTests: XCTestCase {
     XCTAssertGreaterThanOrEqual(controller["restarts"] ?? 0, 1, "the controller resumed from its journal")
   }
 
+  /// The trainer killed well after its checkpoint, with k = 1: the parameter server, which
+  /// outlived it, has moved past the version the resumed step's old-policy pass needs; the
+  /// trainer takes it from its checkpoint and ends with the uninterrupted weights.
+  func testATrainerKilledLongAfterItsCheckpointResumesWithTheVersionsItSaved() throws {
+    var flags = TestSupport.tinyRunFlags
+    if let i = flags.firstIndex(of: "--checkpoint-every") { flags.removeSubrange(i...(i + 1)) }
+    flags += ["--max-staleness", "1", "--checkpoint-every", "8", "--steps", "16", "--quiet"]
+    let local = try TestSupport.run(rlax, flags + ["--run-dir", try TestSupport.temporaryDirectory("late-kill-local").path])
+    XCTAssertEqual(local.status, 0, local.output)
+    let dir = try TestSupport.temporaryDirectory("late-kill")
+    let launch = Process()
+    launch.executableURL = URL(fileURLWithPath: rlax)
+    launch.arguments = ["launch", "--run-dir", dir.path] + flags
+    let pipe = Pipe()
+    launch.standardOutput = pipe
+    launch.standardError = pipe
+    try launch.run()
+    let metrics = dir.appendingPathComponent("metrics.jsonl"), pid = dir.appendingPathComponent("launch/pids/trainer.pid")
+    let deadline = Date().addingTimeInterval(60)
+    // Step 13 is 5 versions past checkpoint 8: the server (keep 3) holds 11..13, not 7.
+    while launch.isRunning && ((try? String(contentsOf: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 13 && Date() < deadline {
+      usleep(2000)
+    }
+    let trainer = try XCTUnwrap(Int32((try? String(contentsOf: pid, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+    XCTAssertEqual(kill(trainer, SIGKILL), 0)
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    launch.waitUntilExit()
+    XCTAssertEqual(launch.terminationStatus, 0, output)
+    XCTAssertTrue(output.contains("trainer was killed by signal 9"), output)
+    XCTAssertEqual(sha(output), sha(local.output), output)
+  }
+
   /// Starts `rlax serve ROLE` and returns it with its port.
   func serve(_ role: String, _ arguments: [String], dir: URL) throws -> (Process, Int) {
     let portFile = dir.appendingPathComponent("\(role).port").path
