@@ -164,29 +164,30 @@ public final class RLRun {
       server = ParameterServer(store: try WeightStore(library: storeLibrary, options: storeOptions))
       storeName = storeLibrary.manifest.name
     }
-    // Versions the checkpoint saved for later steps' old-policy passes that the parameter
-    // server, having outlived the trainer, no longer keeps (it moved on past them): the
-    // trainer loads them from here instead.
-    var savedOld: (server: ParameterServer, versions: Set<Int>)?
+    // A parameter server that outlived the trainer may be ahead of its checkpoint: it holds
+    // the versions up to its newest (the same bytes: runs are deterministic) and accepts only
+    // newer ones, and it may have dropped older ones that the redone steps' old-policy passes
+    // need. Versions up to that newest are kept here instead, from the checkpoint and from the
+    // redone steps, in a store of this process.
+    var replayed: (server: ParameterServer, through: Int)?
     if case .checkpoint(_, let url) = start {
-      // A parameter server that outlived the trainer may hold them already (the same bytes:
-      // runs are deterministic).
       let held = try server.latest() ?? -1
       let saved = try savedVersions(url)
-      for (v, file) in saved where v > held {
-        try phase("restoring version \(v) from \(file.path)") { try server.publish(version: v, tensors: try HostTensorFile.read(file)) }
+      if held >= startStep {
+        let keep = saved.count + held - startStep + 2
+        replayed = (ParameterServer(store: try WeightStore(library: try locator.open("memory"), options: PluginOptions([("keep", "\(keep)")]))), held)
       }
-      let older = saved.filter { $0.0 <= held }
-      if !older.isEmpty {
-        let local = ParameterServer(store: try WeightStore(library: try locator.open("memory"), options: PluginOptions([("keep", "\(older.count)")])))
-        for (v, file) in older {
-          try phase("reading version \(v) from \(file.path)") { try local.publish(version: v, tensors: try HostTensorFile.read(file)) }
-        }
-        savedOld = (local, Set(older.map(\.0)))
+      for (v, file) in saved {
+        let target = replayed.map { v <= $0.through } == true ? replayed!.server : server
+        if target === server && v <= held { continue }
+        try phase("restoring version \(v) from \(file.path)") { try target.publish(version: v, tensors: try HostTensorFile.read(file)) }
       }
     }
-    if (try server.latest() ?? -1) < startStep && startStep % rl.pushEvery == 0 {
-      try server.publish(version: startStep, from: model)
+    /// Where version v goes and comes from: the replay store for versions the parameter
+    /// server had when this trainer started, the parameter server for the rest.
+    func versions(_ v: Int) -> ParameterServer { replayed.map { v <= $0.through } == true ? replayed!.server : server }
+    if try startStep % rl.pushEvery == 0 && (versions(startStep).latest() ?? -1) < startStep {
+      try versions(startStep).publish(version: startStep, from: model)
     }
 
     // The controller's ledger with rollout-worker threads, or a controller process whose
@@ -290,8 +291,7 @@ public final class RLRun {
         oldVersion = nil
         let replica = try old ?? DecoderModel(config: model.config, backend: trainerBackend)
         old = replica
-        let source = savedOld.map { $0.versions.contains(version) } == true ? savedOld!.server : server
-        try phase("trainer step \(step): loading version \(version)") { try recovery.retrying { try source.load(version: version, into: replica) } }
+        try phase("trainer step \(step): loading version \(version)") { try recovery.retrying { try versions(version).load(version: version, into: replica) } }
         oldVersion = version
       }
       // Dynamic sampling can leave no group with signal: the step then changes nothing.
@@ -302,7 +302,7 @@ public final class RLRun {
         }
       }
       if (step + 1) % rl.pushEvery == 0 {
-        try phase("trainer step \(step): publishing version \(step + 1)") { try recovery.retrying { try server.publish(version: step + 1, from: model) } }
+        try phase("trainer step \(step): publishing version \(step + 1)") { try recovery.retrying { try versions(step + 1).publish(version: step + 1, from: model) } }
       }
       let trainSeconds = Date().timeIntervalSince(trainStart)
       trainTotal += trainSeconds
@@ -354,8 +354,14 @@ public final class RLRun {
     }
     let rlSeconds = Date().timeIntervalSince(rlStart)
     if lastStep == rl.steps { try checkStop(phase: "evaluation after RL") }
-    let after = lastStep == rl.steps ? try phase("evaluation after RL") { try recovery.retrying { try evaluator.evaluate(model).passAtK } } : [:]
-    if !after.isEmpty { log("eval after: " + format(after)) }
+    var after: [String: Double] = [:]
+    if lastStep == rl.steps {
+      let report = try phase("evaluation after RL") { try recovery.retrying { try evaluator.evaluate(model) } }
+      // Every problem's count of correct samples: comparisons pair arms problem by problem.
+      try DurableStorage.write(try encoder.encode(report), to: directory.evalAfter)
+      after = report.passAtK
+      log("eval after: " + format(after))
+    }
     finalCounters = try phase("ending the run at the controller") { try rollouts.finish() }
     let workerBusy = generation.reduce(0) { $0 + $1.1 }
     // Generation time that ran while the trainer was training (hidden behind it).

@@ -13,7 +13,7 @@ import Glibc
 ///     checkpoints/step-N/   complete, durable checkpoints (the last `keepCheckpoints`)
 ///     checkpoint            symlink to the newest of them
 ///     reference/ sft/       the frozen starting model, the warm start
-///     eval-before.json  summary.json  weights/ (the file store's versions)
+///     eval-before.json  eval-after.json (per problem)  summary.json  weights/ (the file store's versions)
 ///     launch/               `rlax launch`'s roles: token, parameter-server store, controller
 ///                           journal, pids (launch manages it; a run's own files are the rest)
 public final class RunDirectory {
@@ -34,11 +34,13 @@ public final class RunDirectory {
   public var sft: URL { url.appendingPathComponent("sft") }
   public var weights: URL { url.appendingPathComponent("weights") }
   public var evalBefore: URL { url.appendingPathComponent("eval-before.json") }
+  /// The held-out evaluation after RL, problem by problem (`Evaluator.Report`).
+  public var evalAfter: URL { url.appendingPathComponent("eval-after.json") }
   var lockFile: URL { url.appendingPathComponent("lock") }
 
   /// Everything a run writes here; `--overwrite` removes these and nothing else.
   var ownedNames: [String] {
-    ["run.json", "metrics.jsonl", "summary.json", "checkpoints", "checkpoint", "reference", "sft", "weights", "eval-before.json"]
+    ["run.json", "metrics.jsonl", "summary.json", "checkpoints", "checkpoint", "reference", "sft", "weights", "eval-before.json", "eval-after.json"]
   }
 
   /// Takes the directory's lock for the life of this object; a second process (or a second

@@ -15,6 +15,18 @@ enum Address {
   }
 }
 
+/// Where a serving role listens and how it is reached: `rlax serve ps` and `rlax serve controller`.
+struct ListenOptions: ParsableArguments {
+  @Option(help: "Address to listen on, HOST:PORT (port 0: any free port). Loopback unless you choose otherwise.")
+  var listen = "127.0.0.1:0"
+  @Option(help: "The shared token every call must carry; the file is created (mode 0600) with a random token if missing.")
+  var tokenFile: String
+  @Option(help: "Write the port listened on to this file once listening (for scripts and tests).") var portFile: String?
+
+  func address() throws -> (host: String, port: Int) { try Address.parse(listen, flag: "--listen") }
+  func token() throws -> String { try AccessToken.load(tokenFile, create: true) }
+}
+
 /// What every `rlax serve` role process does around its work.
 enum RoleProcess {
   /// A log line on stderr, prefixed with the role.

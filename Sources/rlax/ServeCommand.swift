@@ -17,22 +17,18 @@ struct ServeParameterServer: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ps", abstract: "Serve the parameter server over gRPC (Protos/rlax/v1/parameter_server.proto).")
 
-  @Option(help: "Address to listen on, HOST:PORT (port 0: any free port). Loopback unless you choose otherwise.")
-  var listen = "127.0.0.1:0"
-  @Option(help: "The shared token every call must carry; the file is created (mode 0600) with a random token if missing.")
-  var tokenFile: String
-  @Option(help: "Write the port listened on to this file once listening (for scripts and tests).") var portFile: String?
+  @OptionGroup var endpoint: ListenOptions
   @Option(help: "Weight-store plugin keeping the versions: memory, file, or a path.") var store = "memory"
   @Option(name: .customLong("store-opt"), help: "Weight-store option key=value (repeatable), e.g. keep=4.") var storeOptions: [String] = []
 
   func run() throws {
-    let (host, port) = try Address.parse(listen, flag: "--listen")
-    let token = try AccessToken.load(tokenFile, create: true)
+    let (host, port) = try endpoint.address()
+    let token = try endpoint.token()
     let weights = try WeightStore(library: try PluginLocator.standard().open(store),
                                   options: try PluginOptions.parse(storeOptions, flag: "--store-opt"))
     let log = RoleProcess.logger("ps")
     let server = RoleServer(services: [ParameterServerService(store: weights, log: log)], host: host, port: port, token: token)
-    try RoleProcess.serve(server, host: host, portFile: portFile, log: log, describe: "\(weights.name) store")
+    try RoleProcess.serve(server, host: host, portFile: endpoint.portFile, log: log, describe: "\(weights.name) store")
   }
 }
 

@@ -9,19 +9,15 @@ struct ServeController: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "controller", abstract: "Serve the controller over gRPC (Protos/rlax/v1/controller.proto).")
 
-  @Option(help: "Address to listen on, HOST:PORT (port 0: any free port). Loopback unless you choose otherwise.")
-  var listen = "127.0.0.1:0"
-  @Option(help: "The shared token every call must carry; the file is created (mode 0600) with a random token if missing.")
-  var tokenFile: String
-  @Option(help: "Write the port listened on to this file once listening (for scripts and tests).") var portFile: String?
+  @OptionGroup var endpoint: ListenOptions
   @Option(help: "Directory of the run spec and the journal; a restarted controller resumes from it.") var stateDir: String
   @Option(help: "Seconds a lease lasts unless its worker renews it (workers renew every third of it).") var leaseSeconds = 30.0
   @Option(help: "The largest request message accepted, in bytes.") var maxRequestBytes = 64 << 20
 
   func run() throws {
     guard leaseSeconds >= 0.3 && leaseSeconds <= 86_400 else { throw ValidationError("--lease-seconds must be in 0.3...86400, got \(leaseSeconds)") }
-    let (host, port) = try Address.parse(listen, flag: "--listen")
-    let token = try AccessToken.load(tokenFile, create: true)
+    let (host, port) = try endpoint.address()
+    let token = try endpoint.token()
     let log = RoleProcess.logger("controller")
     let role = try ControllerRole(stateDirectory: URL(fileURLWithPath: stateDir), leaseSeconds: leaseSeconds)
     if let restored = role.restored {
@@ -30,6 +26,6 @@ struct ServeController: ParsableCommand {
     // The transport's limit only resets the stream; the service's answers with a status.
     let server = RoleServer(services: [ControllerService(role: role, maxMessageBytes: maxRequestBytes, log: log)], host: host, port: port,
                             token: token, maxRequestBytes: 2 * maxRequestBytes)
-    try RoleProcess.serve(server, host: host, portFile: portFile, log: log, describe: "state in \(stateDir)")
+    try RoleProcess.serve(server, host: host, portFile: endpoint.portFile, log: log, describe: "state in \(stateDir)")
   }
 }

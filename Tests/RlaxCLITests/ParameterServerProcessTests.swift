@@ -1,5 +1,7 @@
 import Foundation
+import RlaxPlugins
 import RlaxTestSupport
+import RlaxTransport
 import XCTest
 
 /// The parameter server as its own process (`rlax serve ps`): a run whose trainer and workers
@@ -105,6 +107,39 @@ final class ParameterServerProcessTests: XCTestCase {
     run.waitUntilExit()
     XCTAssertEqual(run.terminationStatus, 0, output)
     XCTAssertEqual(sha(output), sha(local.output), output)
+  }
+
+  /// SIGKILL of the parameter server in the middle of a push (a 100 MB version, which takes
+  /// most of a second to stream): nothing partial is published, and the client's retry, once
+  /// the server is back on the same port with its file store, publishes the whole version.
+  func testKillingTheParameterServerMidPushPublishesNothingPartialAndTheRetrySucceeds() throws {
+    let psDir = try TestSupport.temporaryDirectory("ps-mid-push")
+    let storeFlags = ["--store", "file", "--store-opt", "dir=\(psDir.appendingPathComponent("versions").path)"]
+    let (first, port, tokenFile, _) = try serve(storeFlags, dir: psDir)
+    let token = try AccessToken.load(tokenFile, create: false)
+    var values = [Float](repeating: 1.5, count: 25 << 20)
+    for i in stride(from: 0, to: values.count, by: 4099) { values[i] = Float(i % 9973) * 0.5 }
+    let tensors = [HostTensor(name: "w", shape: [25, 1 << 20], floats: values)]
+    let client = try RemoteWeightStore(host: "127.0.0.1", port: port, token: token)
+    final class Outcome: @unchecked Sendable { var error: Error?; var seconds = 0.0 }
+    let outcome = Outcome(), done = DispatchSemaphore(value: 0)
+    Thread {
+      let start = Date()
+      do { try client.publish(version: 1, tensors: tensors) } catch { outcome.error = error }
+      outcome.seconds = Date().timeIntervalSince(start)
+      done.signal()
+    }.start()
+    usleep(150_000)
+    kill(first.processIdentifier, SIGKILL)
+    first.waitUntilExit()
+    XCTAssertEqual(done.wait(timeout: .now()), .timedOut, "the push was still under way when the server died")
+    // Nothing of the cut push is in the store the restarted server reads.
+    let (_, _, _, _) = try serve(storeFlags + ["--listen", "127.0.0.1:\(port)"], dir: psDir)
+    XCTAssertEqual(done.wait(timeout: .now() + 120), .success)
+    XCTAssertNil(outcome.error, "\(outcome.error.map { "\($0)" } ?? "")")
+    XCTAssertEqual(try client.latest(), 1)
+    let back = try RemoteWeightStore(host: "127.0.0.1", port: port, token: token).fetch(version: 1, names: nil)
+    XCTAssertEqual(back, tensors, "the whole version, byte for byte")
   }
 
   func testBenchTransportPrintsPushAndPullFigures() throws {
