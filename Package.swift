@@ -30,6 +30,8 @@ let package = Package(
     .target(name: "RlaxSafeTensors"),
     .target(name: "RlaxTasks"),
     .target(name: "RlaxSimulate"),
+    // Statistics for comparing runs (bootstrap intervals, permutation tests); Foundation only.
+    .target(name: "RlaxStats"),
     .systemLibrary(name: "CFFI", path: "Sources/CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
     .target(name: "RlaxRewards", dependencies: ["RlaxTasks", "CFFI"]),
     .executableTarget(name: "rlax-reward-host", dependencies: ["RlaxRewards"]),
@@ -68,6 +70,7 @@ let package = Package(
     .testTarget(name: "RlaxModelTests", dependencies: ["RlaxModel", "RlaxConformance", "RlaxTestSupport"]),
     .testTarget(name: "RlaxTrainingTests", dependencies: ["RlaxTraining", "RlaxModel", "RlaxSafeTensors", "RlaxTestSupport"]),
     .testTarget(name: "RlaxSimulateTests", dependencies: ["RlaxSimulate"]),
+    .testTarget(name: "RlaxStatsTests", dependencies: ["RlaxStats"]),
     .testTarget(name: "RlaxRuntimeTests", dependencies: [
       "RlaxRuntime", "RlaxTestSupport", "RlaxTransport",
       .product(name: "GRPCCore", package: "grpc-swift-2"),
