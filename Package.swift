@@ -52,11 +52,12 @@ let package = Package(
       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ]),
+    .target(name: "RlaxCompare", dependencies: ["RlaxStats", "RlaxTasks", "RlaxTraining"]),
     .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel", "RlaxTransport"]),
     .executableTarget(
       name: "rlax",
       dependencies: [
-        "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxRuntime", "RlaxSimulate",
+        "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxRuntime", "RlaxSimulate", "RlaxCompare",
         "RlaxTransport", "RlaxSafeTensors",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
