@@ -41,6 +41,8 @@ public struct ComparisonResult: Codable, Sendable {
   public var alpha: Double
   public var arms: [String: [ArmMetric]]
   public var differences: [Difference]
+  /// arm -> its learning curves (mean over seeds with a 95% band).
+  public var curves: [String: [LearningCurve]]
 }
 
 public enum ComparisonAnalysis {
@@ -100,7 +102,11 @@ public enum ComparisonAnalysis {
       }
       differences += rows
     }
+    var curves: [String: [LearningCurve]] = [:]
+    for arm in plan.arms {
+      curves[arm.name] = try LearningCurves.curves(runs: plan.seeds.map { ComparisonPlan.runDirectory(dir, seed: $0, arm: arm.name) })
+    }
     return ComparisonResult(baseline: plan.baseline, seeds: plan.seeds, problems: prompts.count, samples: first.samples, level: level,
-                            alpha: alpha, arms: arms, differences: differences)
+                            alpha: alpha, arms: arms, differences: differences, curves: curves)
   }
 }

@@ -31,6 +31,12 @@ final class CompareTests: XCTestCase {
       XCTAssertNotNil(sha(a))
       XCTAssertEqual(sha(a), sha(b), "identical arms at seed \(seed)")
     }
+    // Learning curves: 3 steps per run, identical arms identical curves.
+    let curves = try XCTUnwrap(json["curves"] as? [String: [[String: Any]]])
+    let reward = try XCTUnwrap(curves["grpo"]?.first { $0["metric"] as? String == "rewardMean" })
+    XCTAssertEqual((reward["mean"] as? [Double])?.count, 3)
+    XCTAssertEqual(reward["mean"] as? [Double], curves["again"]?.first { $0["metric"] as? String == "rewardMean" }?["mean"] as? [Double])
+    XCTAssertNotNil(curves["grpo"]?.first { $0["metric"] as? String == "algorithm.kl" })
     let markdown = try String(contentsOf: dir.appendingPathComponent("comparison.md"), encoding: .utf8)
     XCTAssertTrue(markdown.contains("| grpo (baseline) |") && markdown.contains("| hot | pass@1 |"), markdown)
 
