@@ -511,10 +511,63 @@ public final class RLRun {
     }
   }
 
-  /// One update on `groups`. `old` is the policy that generated them, nil when it is `model`
-  /// itself (on-policy).
+  /// The updates of one RL step on `groups`: one, or rl.updateEpochs passes over
+  /// rl.minibatches minibatches. `old` is the policy that generated them, nil when it is
+  /// `model` itself (on-policy).
   func trainStep(step: Int, groups: [GroupRollout], model: DecoderModel, old: DecoderModel?, reference: DecoderModel,
                  optimizer: AdamW, algorithm: Algorithm) throws -> StepMetrics {
+    let minibatches = min(config.rl.minibatches, groups.count)
+    if config.rl.updateEpochs == 1 && minibatches <= 1 {
+      return try singleUpdate(step: step, groups: groups, model: model, old: old, reference: reference, optimizer: optimizer, algorithm: algorithm)
+    }
+    // Minibatches of whole groups (group-relative advantages stay within one), each with the
+    // behaviour log-probs (and values) of the generating policy and the reference's, fixed
+    // before the first update.
+    let size = (groups.count + minibatches - 1) / minibatches
+    let chunks = stride(from: 0, to: groups.count, by: size).map { Array(groups[$0..<min($0 + size, groups.count)]) }
+    let valueHead = algorithm.info.needsValueHead
+    let generator = old ?? model
+    let fixed = try chunks.map { chunk -> (batch: StepBatch, behavior: [Float], oldValues: [Float]?, ref: [Float]?) in
+      let batch = StepBatch(groups: chunk, padToken: 0)
+      let pass = try generator.forward(batch.tokens, saveForBackward: false)
+      let ref = algorithm.info.needsReferenceLogprobs
+        ? batch.responses(try reference.logprobs(try reference.forward(batch.tokens, saveForBackward: false))) : nil
+      return (batch, batch.responses(try generator.logprobs(pass)), valueHead ? batch.responses(try generator.values(pass)) : nil, ref)
+    }
+    let lr = config.schedule.learningRate(step: step, totalSteps: config.rl.steps, peak: config.rl.learningRate)
+    var ratio = 0.0, mismatch = 0.0
+    var last: (loss: Double, gradNorm: Double, metrics: [String: Double]) = (0, 0, [:])
+    for _ in 0..<config.rl.updateEpochs {
+      for m in fixed {
+        let batch = m.batch
+        let pass = try model.forward(batch.tokens)
+        let current = batch.responses(try model.logprobs(pass))
+        let values = valueHead ? batch.responses(try model.values(pass)) : nil
+        var rollouts = RolloutBatch(numSequences: batch.numSequences, numTokens: batch.responseLength, groupIDs: batch.groupIDs,
+                                    rewards: batch.rewards, mask: batch.mask, behaviorLogprobs: m.behavior, logprobs: current,
+                                    refLogprobs: m.ref, values: values, oldValues: m.oldValues,
+                                    maxResponseTokens: config.rl.sampler.maxNewTokens)
+        rollouts.advantages = try algorithm.computeAdvantages(rollouts)
+        let result = try algorithm.computeLoss(rollouts)
+        try model.params.zeroGrads()
+        try model.backward(pass, dlogprobs: batch.scatter(result.dlossDlogprobs), dvalues: result.dlossDvalues.map(batch.scatter))
+        let report = try optimizer.apply(lr: lr, decays: model.decays)
+        let mask = batch.mask
+        for i in mask.indices where mask[i] != 0 {
+          ratio = max(ratio, Double(abs(current[i] - m.behavior[i])))
+          mismatch = max(mismatch, Double(abs(batch.samplerLogprobs[i] - m.behavior[i])))
+        }
+        last = (result.loss, report.gradNorm, result.metrics)
+      }
+    }
+    return .trained(step: step, groups: groups, loss: last.loss, gradNorm: last.gradNorm, maxRatioDeviation: ratio,
+                    samplerMismatch: mismatch, algorithm: last.metrics)
+  }
+
+  /// The one update of a step (the default): when on-policy, the policy's own forward pass
+  /// serves as the behaviour pass.
+  func singleUpdate(step: Int, groups: [GroupRollout], model: DecoderModel, old: DecoderModel?, reference: DecoderModel,
+                    optimizer: AdamW, algorithm: Algorithm) throws -> StepMetrics {
     let batch = StepBatch(groups: groups, padToken: 0)
     let pass = try model.forward(batch.tokens)
     let current = batch.responses(try model.logprobs(pass))
@@ -546,12 +599,8 @@ public final class RLRun {
       ratio = max(ratio, Double(abs(current[i] - behavior[i])))
       mismatch = max(mismatch, Double(abs(batch.samplerLogprobs[i] - behavior[i])))
     }
-    let rewards = batch.rewards.map(Double.init)
-    return StepMetrics(step: step, version: 0, versionLag: 0, rewardMean: rewards.reduce(0, +) / Double(max(rewards.count, 1)),
-                       trainPassAt1: Double(rewards.filter { $0 >= 1 }.count) / Double(max(rewards.count, 1)),
-                       loss: result.loss, gradNorm: report.gradNorm, maxRatioDeviation: ratio, samplerMismatch: mismatch,
-                       keptGroups: groups.count, generatedGroups: groups.count, waitSeconds: 0, trainSeconds: 0,
-                       tokensPerSecond: 0, algorithm: result.metrics, simulated: nil)
+    return .trained(step: step, groups: groups, loss: result.loss, gradNorm: report.gradNorm, maxRatioDeviation: ratio,
+                    samplerMismatch: mismatch, algorithm: result.metrics)
   }
 
   func saveCheckpoint(step: Int, model: DecoderModel, optimizer: AdamW, server: ParameterServer, controller: Controller,

@@ -36,6 +36,19 @@ public struct StepMetrics: Codable, Sendable {
 }
 
 extension StepMetrics {
+  /// The metrics of a step that trained on `groups`: reward and training pass@1 over their
+  /// samples, and what the last update reported.
+  static func trained(step: Int, groups: [GroupRollout], loss: Double, gradNorm: Double, maxRatioDeviation: Double,
+                      samplerMismatch: Double, algorithm: [String: Double]) -> StepMetrics {
+    // Rewards as the trainer's batch holds them (float32).
+    let rewards = groups.flatMap(\.rewards).map { Double(Float($0)) }
+    return StepMetrics(step: step, version: 0, versionLag: 0, rewardMean: rewards.reduce(0, +) / Double(max(rewards.count, 1)),
+                       trainPassAt1: Double(rewards.filter { $0 >= 1 }.count) / Double(max(rewards.count, 1)),
+                       loss: loss, gradNorm: gradNorm, maxRatioDeviation: maxRatioDeviation, samplerMismatch: samplerMismatch,
+                       keptGroups: groups.count, generatedGroups: groups.count, waitSeconds: 0, trainSeconds: 0,
+                       tokensPerSecond: 0, algorithm: algorithm, simulated: nil)
+  }
+
   static func empty(step: Int) -> StepMetrics {
     StepMetrics(step: step, version: 0, versionLag: 0, rewardMean: 0, trainPassAt1: 0, loss: 0, gradNorm: 0, maxRatioDeviation: 0,
                 samplerMismatch: 0, keptGroups: 0, generatedGroups: 0, waitSeconds: 0, trainSeconds: 0, tokensPerSecond: 0, algorithm: [:],

@@ -120,6 +120,12 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var warmStartSteps = 250
   /// Extra generation rounds allowed when dynamic sampling drops groups.
   public var maxRefills = 3
+  /// Optimizer passes over each step's rollouts, and the minibatches (of whole groups) each
+  /// pass is cut into: updateEpochs x minibatches AdamW steps per RL step, all against the
+  /// behaviour log-probs of the policy that generated the rollouts. With more than one update
+  /// the ratio leaves 1 and clipping acts even at k = 0 (PPO's multiple epochs).
+  public var updateEpochs = 1
+  public var minibatches = 1
   public var sampler: SamplerConfig = {
     var s = SamplerConfig()
     s.maxNewTokens = 12  // the longest countdown answer of the default task, "(a-b)*c" style, is 10
@@ -158,6 +164,9 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
                 "must keep at least maxStaleness / pushEvery + 2 = \(maxStaleness / pushEvery + 2) versions, got \(keepVersions)")
     try require(learningRate > 0, "\(path).learningRate", "must be > 0, got \(learningRate)")
     try require(warmStartSteps >= 0, "\(path).warmStartSteps", "must be >= 0, got \(warmStartSteps)")
+    try require(updateEpochs >= 1 && updateEpochs <= 100, "\(path).updateEpochs", "must be in 1...100, got \(updateEpochs)")
+    try require(minibatches >= 1 && minibatches <= promptsPerStep, "\(path).minibatches",
+                "must be in 1...promptsPerStep (\(promptsPerStep)): a minibatch holds whole groups, got \(minibatches)")
     do { try reward.validate() } catch { throw ConfigError.invalid(path: "\(path).reward", reason: "\(error)") }
     try sampler.validate(path: "\(path).sampler")
   }
