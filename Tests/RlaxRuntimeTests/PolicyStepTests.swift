@@ -10,14 +10,19 @@ import XCTest
 
 /// One trainer step moves probability toward the samples with positive advantage.
 final class PolicyStepTests: XCTestCase {
-  func testAStepRaisesTheLogprobOfRewardedSamples() throws {
+  /// A one-layer model on two-digit sums, 4-token answers, with `edits` on top.
+  func tinyConfig(_ edits: [String]) throws -> RunConfig {
     var config = try RunConfigLoader.load(edits: [
       "task.name=arithmetic", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
       "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
       "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
-      "rl.learningRate=0.001", "schedule.warmupSteps=0", "rl.algorithmOptions={\"kl_beta\":\"0\"}",
-    ])
+    ] + edits)
     config.rl.sampler.maxNewTokens = 4
+    return config
+  }
+
+  func testAStepRaisesTheLogprobOfRewardedSamples() throws {
+    let config = try tinyConfig(["rl.learningRate=0.001", "schedule.warmupSteps=0", "rl.algorithmOptions={\"kl_beta\":\"0\"}"])
     let backend = try Backend(library: TestSupport.bundled("cpu-blas"))
     let model = try DecoderModel(config: config.model, backend: backend)
     try model.initialize(seed: 5)
@@ -55,13 +60,7 @@ final class PolicyStepTests: XCTestCase {
   /// At k = 0 the trainer skips the old-policy forward (the rollouts' weights are its own): the
   /// step must be bit-identical to one that recomputes with an exact replica.
   func testAnOnPolicyStepWithoutAReplicaEqualsOneWithAnExactReplica() throws {
-    var config = try RunConfigLoader.load(edits: [
-      "task.name=arithmetic", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
-      "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
-      "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
-      "rl.learningRate=0.001", "schedule.warmupSteps=0",
-    ])
-    config.rl.sampler.maxNewTokens = 4
+    let config = try tinyConfig(["rl.learningRate=0.001", "schedule.warmupSteps=0"])
     let backend = try Backend(library: TestSupport.bundled("cpu-blas"))
     func copy(of model: DecoderModel) throws -> DecoderModel {
       let twin = try DecoderModel(config: config.model, backend: backend)
@@ -100,13 +99,7 @@ final class PolicyStepTests: XCTestCase {
   /// matter; with several epochs (or minibatches) the later updates see ratios away from 1 and
   /// clipping changes them.
   func testClippingChangesTheUpdateOnlyWhenAStepMakesSeveralUpdates() throws {
-    var config = try RunConfigLoader.load(edits: [
-      "task.name=arithmetic", #"task.options={"minDigits":"1","maxDigits":"2","ops":"+"}"#,
-      "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
-      "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
-      "rl.learningRate=0.05", "schedule.warmupSteps=0", "rl.promptsPerStep=4",
-    ])
-    config.rl.sampler.maxNewTokens = 4
+    let config = try tinyConfig(["rl.learningRate=0.05", "schedule.warmupSteps=0", "rl.promptsPerStep=4"])
     let backend = try Backend(library: TestSupport.bundled("cpu-blas"))
     let start = try DecoderModel(config: config.model, backend: backend)
     try start.initialize(seed: 11)
