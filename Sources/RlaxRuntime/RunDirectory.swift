@@ -1,6 +1,8 @@
 import Foundation
+import RlaxConfig
 import RlaxModel
 import RlaxSafeTensors
+import RlaxTraining
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -74,7 +76,16 @@ public final class RunDirectory {
   /// The saved record, nil when there is none; a malformed one is an error naming the file.
   public func readRecord() throws -> RunRecord? {
     guard FileManager.default.fileExists(atPath: record.path) else { return nil }
-    do { return try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: record)) } catch {
+    do {
+      var tree = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: record))
+      // A record written before a config field existed takes today's default for it, so a run
+      // started by an older rlax still resumes.
+      if case .object(var fields) = tree, let config = fields["config"] {
+        fields["config"] = try ConfigTree.merge(try JSONValue.from(RunConfig.defaults()), config)
+        tree = .object(fields)
+      }
+      return try JSONDecoder().decode(RunRecord.self, from: try JSONEncoder().encode(tree))
+    } catch {
       throw RunSetupError.unreadable(path: record.path, reason: "\(error)")
     }
   }

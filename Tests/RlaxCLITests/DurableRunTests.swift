@@ -211,6 +211,27 @@ final class DurableRunTests: XCTestCase {
     XCTAssertEqual(try metricSteps(dir), [0, 1, 2, 3])
   }
 
+  /// A run.json written by an older rlax, before some config fields existed, still resumes:
+  /// the missing fields take today's defaults, and the run ends with the uninterrupted weights.
+  func testARecordWithoutNewerConfigFieldsStillResumes() throws {
+    let dir = try TestSupport.temporaryDirectory("old-record")
+    XCTAssertEqual(try train(dir, ["--steps", "4", "--stop-after", "2"]).status, 0)
+    let file = dir.appendingPathComponent("run.json")
+    var record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+    var config = try XCTUnwrap(record["config"] as? [String: Any])
+    var rl = try XCTUnwrap(config["rl"] as? [String: Any])
+    XCTAssertNotNil(rl.removeValue(forKey: "updateEpochs"))
+    XCTAssertNotNil(rl.removeValue(forKey: "minibatches"))
+    config["rl"] = rl
+    record["config"] = config
+    try JSONSerialization.data(withJSONObject: record).write(to: file)
+    let resumed = try train(dir, ["--steps", "4", "--resume"])
+    XCTAssertEqual(resumed.status, 0, resumed.output)
+    let straight = try TestSupport.temporaryDirectory("old-record-straight")
+    XCTAssertEqual(try train(straight, ["--steps", "4"]).status, 0)
+    XCTAssertEqual(try sha(dir), try sha(straight))
+  }
+
   func testResumeEdgeCasesAreClearErrors() throws {
     let dir = try TestSupport.temporaryDirectory("edges")
     XCTAssertEqual(try train(dir, ["--steps", "6", "--stop-after", "3"]).status, 0)
