@@ -27,10 +27,16 @@ public struct ComparisonResult: Codable, Sendable {
     public var difference: Double
     public var lower: Double
     public var upper: Double
+    /// The permutation test over (seed, problem) pairs: it asks whether the arms differ on
+    /// these problems, and treats pairs of one seed as independent, so it does not see a
+    /// whole run's luck.
     public var pValue: Double
     public var pHolm: Double
     public var exact: Bool
     public var significant: Bool
+    /// The exact sign-flip test over seeds (each seed's mean difference): whether the arms
+    /// differ across training runs. With S seeds it cannot go below 2 / 2^S (0.25 for 3).
+    public var pSeeds: Double
   }
 
   public var baseline: String
@@ -89,8 +95,10 @@ public enum ComparisonAnalysis {
         let interval = try Bootstrap.pairedDifferenceInterval(a: v, b: base, level: level, resamples: resamples, seed: seed)
         let paired = zip(v.joined(), base.joined()).map { $0 - $1 }
         let test = try PermutationTest.signFlip(paired, resamples: resamples, seed: seed)
+        let perSeed = zip(v, base).map { a, b in zip(a, b).reduce(0) { $0 + $1.0 - $1.1 } / Double(max(a.count, 1)) }
+        let seeds = try PermutationTest.signFlip(perSeed, resamples: resamples, seed: seed)
         rows.append(.init(arm: arm, metric: metric, difference: interval.estimate, lower: interval.lower, upper: interval.upper,
-                          pValue: test.pValue, pHolm: test.pValue, exact: test.exact, significant: false))
+                          pValue: test.pValue, pHolm: test.pValue, exact: test.exact, significant: false, pSeeds: seeds.pValue))
       }
       if !rows.isEmpty {
         let holm = try Holm(rows.map(\.pValue))

@@ -13,7 +13,9 @@ public enum ComparisonMarkdown {
       \(plan.arms.count) arms x \(r.seeds.count) seeds (\(r.seeds.map(String.init).joined(separator: ", "))); held-out \
       \(r.problems) problems x \(r.samples) samples, the same for every run. Baseline: \(r.baseline). Intervals: \(level)% \
       bootstrap over seeds and problems; p: paired permutation test over (seed, problem) pairs, Holm-corrected across \
-      arms per metric; significant at alpha = \(r.alpha).
+      arms per metric, significant at alpha = \(r.alpha) (it treats the pairs of one seed as independent: it asks about \
+      these problems, not about training runs); p (seeds): the exact sign-flip test over the seeds' mean differences \
+      (its smallest possible value is 2 / 2^seeds).
 
       | arm | \(metrics.joined(separator: " | ")) |
       |---|\(metrics.map { _ in "---|" }.joined())
@@ -26,13 +28,13 @@ public enum ComparisonMarkdown {
     if !r.differences.isEmpty {
       out += """
 
-        | arm - \(r.baseline) | metric | difference [\(level)% CI] | p | p (Holm) | significant |
-        |---|---|---|---|---|---|
+        | arm - \(r.baseline) | metric | difference [\(level)% CI] | p | p (Holm) | significant | p (seeds) |
+        |---|---|---|---|---|---|---|
 
         """
       for d in r.differences {
         out += "| \(d.arm) | \(d.metric) | \(f(d.difference)) [\(f(d.lower)), \(f(d.upper))] | \(String(format: "%.4f", d.pValue))\(d.exact ? "" : " (MC)") | "
-          + "\(String(format: "%.4f", d.pHolm)) | \(d.significant ? "yes" : "no") |\n"
+          + "\(String(format: "%.4f", d.pHolm)) | \(d.significant ? "yes" : "no") | \(String(format: "%.3f", d.pSeeds)) |\n"
       }
     }
     return out

@@ -23,6 +23,10 @@ final class CompareTests: XCTestCase {
     XCTAssertEqual(again["lower"] as? Double, 0)
     XCTAssertEqual(again["upper"] as? Double, 0)
     XCTAssertEqual(again["pValue"] as? Double, 1)
+    XCTAssertEqual(again["pSeeds"] as? Double, 1)
+    let hot = try XCTUnwrap(differences.first { $0["arm"] as? String == "hot" && $0["metric"] as? String == "pass@1" })
+    // Two seeds: 4 sign assignments, so the seed-level p is at least 2/4 (or 1 when all tie).
+    XCTAssertTrue([0.5, 1].contains(hot["pSeeds"] as? Double ?? -1), "\(hot)")
     XCTAssertEqual(again["significant"] as? Bool, false)
     for seed in [1, 2] {
       let a = try String(contentsOf: dir.appendingPathComponent("seed-\(seed)/grpo/summary.json"), encoding: .utf8)
