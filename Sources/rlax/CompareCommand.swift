@@ -36,7 +36,7 @@ struct CompareCommand: ParsableCommand {
                                   seeds: (0..<UInt64(seeds)).map { firstSeed + $0 }, commonFlags: trainFlags)
     let root = URL(fileURLWithPath: dir)
     try plan.claim(root)
-    let runner = RunQueue(executable: executableURL(), parallel: parallel, total: plan.seeds.count * (plan.arms.count + 1))
+    let runner = RunQueue(executable: SelfExecutable.url, parallel: parallel, total: plan.seeds.count * (plan.arms.count + 1))
     for seed in plan.seeds {
       let warm = ComparisonPlan.warmStart(root, seed: seed)
       // The starting model of every arm at this seed: the warm start of a one-step run.
@@ -57,10 +57,6 @@ struct CompareCommand: ParsableCommand {
     try Data(markdown.utf8).write(to: root.appendingPathComponent("comparison.md"), options: .atomic)
     print(markdown)
     print("wrote \(dir)/comparison.json, comparison.md")
-  }
-
-  func executableURL() -> URL {
-    URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
   }
 }
 

@@ -45,7 +45,7 @@ enum IsolatedVerification {
   /// The parent's side.
   static func verify(spec: String, timeoutSeconds: Double) -> ConformanceReport {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    process.executableURL = SelfExecutable.url
     process.arguments = ["plugins", "verify", "--worker", spec]
     var environment = ProcessInfo.processInfo.environment
     environment["SWIFT_BACKTRACE"] = "enable=no"  // a crash ends the child at once

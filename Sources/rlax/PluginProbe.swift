@@ -46,7 +46,7 @@ enum PluginProbe {
     var remaining = paths
     while !remaining.isEmpty {
       let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+      process.executableURL = SelfExecutable.url
       process.arguments = ["plugins", "probe"] + remaining
       var environment = ProcessInfo.processInfo.environment
       environment["SWIFT_BACKTRACE"] = "enable=no"

@@ -35,7 +35,7 @@ final class Supervisor: @unchecked Sendable {
   init(launchDir: URL, restartLimit: Int) {
     self.launchDir = launchDir
     self.restartLimit = restartLimit
-    executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    executable = SelfExecutable.url
   }
 
   func log(_ line: String) { emit("[launch] " + line, to: FileHandle.standardError) }

@@ -5,11 +5,6 @@ import XCTest
 /// `rlax curate`: per-problem pass rates under a checkpoint, the band, the JSONL it writes.
 final class CurateTests: XCTestCase {
   var rlax: String { URL(fileURLWithPath: TestSupport.pluginDirectory).deletingLastPathComponent().appendingPathComponent("rlax").path }
-  /// The tiny run's --set flags (the model and task), without its train-only flags.
-  var taskFlags: [String] {
-    let f = TestSupport.tinyRunFlags
-    return f.indices.filter { f[$0] == "--set" }.flatMap { [f[$0], f[$0 + 1]] }
-  }
 
   struct Record: Decodable {
     var prompt: String
@@ -29,7 +24,7 @@ final class CurateTests: XCTestCase {
     let checkpoint = run.appendingPathComponent("reference").path
     func curate(_ band: String, _ out: URL, _ extra: [String] = []) throws -> String {
       let r = try TestSupport.run(rlax, ["curate", "--checkpoint", checkpoint, "--samples", "4", "--problems", "24", "--band", band,
-                                         "--out", out.path] + taskFlags + extra)
+                                         "--out", out.path] + TestSupport.tinySetFlags + extra)
       XCTAssertEqual(r.status, 0, r.output)
       return r.output
     }
@@ -51,7 +46,7 @@ final class CurateTests: XCTestCase {
     let reread = try curate("0,1", again, ["--dataset", all.path, "--problems", "\(everything.count)"])
     XCTAssertTrue(reread.contains("jsonl"), reread)
     XCTAssertEqual(Set(try records(again).map(\.prompt)), Set(everything.map(\.prompt)))
-    let bad = try TestSupport.run(rlax, ["curate", "--checkpoint", checkpoint, "--band", "0.9,0.1", "--out", again.path] + taskFlags)
+    let bad = try TestSupport.run(rlax, ["curate", "--checkpoint", checkpoint, "--band", "0.9,0.1", "--out", again.path] + TestSupport.tinySetFlags)
     XCTAssertNotEqual(bad.status, 0)
     XCTAssertTrue(bad.output.contains("--band takes lo,hi"), bad.output)
   }

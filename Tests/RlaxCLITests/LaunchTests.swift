@@ -129,8 +129,7 @@ final class LaunchTests: XCTestCase {
     let (_, controllerPort) = try serve("controller", ["--token-file", tokenFile, "--state-dir", dir.appendingPathComponent("state").path,
                                                        "--lease-seconds", "1"], dir: dir)
     let token = try AccessToken.load(tokenFile, create: false)
-    let flags = TestSupport.tinyRunFlags
-    let config = try RunConfigLoader.load(file: nil, edits: flags.indices.filter { flags[$0] == "--set" }.map { flags[$0 + 1] }, replacements: [])
+    let config = try RunConfigLoader.load(file: nil, edits: TestSupport.tinyConfigEdits, replacements: [])
     let spec = RunSpec(config: config, backend: "cpu-blas", backendOptions: [])
     let plan = Controller(config: spec.config.rl, task: try spec.config.task.make())
     let trainer = try RemoteController(host: "127.0.0.1", port: controllerPort, token: token, plan: plan)

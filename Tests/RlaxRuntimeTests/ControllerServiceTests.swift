@@ -24,9 +24,7 @@ final class ControllerServiceTests: XCTestCase {
   }
 
   static func tinySpec(seed: UInt64 = 7) throws -> RunSpec {
-    let flags = TestSupport.tinyRunFlags
-    let edits = flags.indices.filter { flags[$0] == "--set" }.map { flags[$0 + 1] }
-    var config = try RunConfigLoader.load(file: nil, edits: edits, replacements: [])
+    var config = try RunConfigLoader.load(file: nil, edits: TestSupport.tinyConfigEdits, replacements: [])
     config.rl.seed = seed
     return RunSpec(config: config, backend: "cpu-blas", backendOptions: [])
   }

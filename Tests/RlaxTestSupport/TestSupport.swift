@@ -32,6 +32,15 @@ public enum TestSupport {
     "--set", "rl.learningRate=0.01", "--checkpoint-every", "1",
   ]
 
+  /// The `--set` flags of ``tinyRunFlags`` (model, task, sizes), for commands that take no
+  /// training flags.
+  public static var tinySetFlags: [String] {
+    tinyRunFlags.indices.filter { tinyRunFlags[$0] == "--set" }.flatMap { [tinyRunFlags[$0], tinyRunFlags[$0 + 1]] }
+  }
+
+  /// The config edits of ``tinyRunFlags`` (the values of its `--set` flags).
+  public static var tinyConfigEdits: [String] { stride(from: 1, to: tinySetFlags.count, by: 2).map { tinySetFlags[$0] } }
+
   /// A fresh temporary directory.
   public static func temporaryDirectory(_ label: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("rlax-test-\(label)-\(UUID().uuidString)")
