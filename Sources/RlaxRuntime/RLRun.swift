@@ -315,6 +315,10 @@ public final class RLRun {
                                   collectives: d(clockAfter.simulatedCollectiveSeconds, clockBefore.simulatedCollectiveSeconds),
                                   mfu: peakBF16 > 0 ? (clockAfter.flops - clockBefore.flops) / ((t1 - t0) * peakBF16) : 0)
       }
+      // Held-out pass@k at this point of the run (after the update; outside the step's times and simulated clock).
+      if config.eval.every > 0 && (step + 1) % config.eval.every == 0 && step + 1 < rl.steps {
+        metrics.heldOut = try phase("evaluation after step \(step + 1)") { try recovery.retrying { try evaluator.evaluate(model).passAtK } }
+      }
       samples += groups.reduce(0) { $0 + $1.completions.count }
       metrics.version = version
       metrics.versionLag = step - version

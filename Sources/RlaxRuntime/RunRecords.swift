@@ -25,6 +25,8 @@ public struct StepMetrics: Codable, Sendable {
   /// The trainer's simulated device time this step (backends with a clock), by bound, and
   /// its FLOP utilisation of one chip's peak.
   public var simulated: SimulatedStep?
+  /// Held-out pass@k after this step, on the steps that eval.every chooses.
+  public var heldOut: [String: Double]?
 
   public struct SimulatedStep: Codable, Sendable {
     public var seconds: Double

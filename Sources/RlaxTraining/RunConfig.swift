@@ -73,6 +73,9 @@ public struct EvalConfig: Codable, Equatable, Sendable, ValidatableConfig {
   public var seed: UInt64 = 1234
   /// Rows generated together.
   public var batchSize = 128
+  /// Also evaluate after every `every` RL steps (0: only before and after RL), for the curve
+  /// of held-out pass@k at checkpoints. Each costs one evaluation.
+  public var every = 0
   public var sampler: SamplerConfig = {
     var s = SamplerConfig()
     s.temperature = 1.0
@@ -86,6 +89,7 @@ public struct EvalConfig: Codable, Equatable, Sendable, ValidatableConfig {
     try require(!ks.isEmpty && ks.allSatisfy { $0 >= 1 && $0 <= samples }, "\(path).ks",
                 "every k must be in 1...samples (\(samples)), got \(ks)")
     try require(batchSize >= 1, "\(path).batchSize", "must be >= 1, got \(batchSize)")
+    try require(every >= 0, "\(path).every", "must be >= 0 (0: only before and after RL), got \(every)")
     try sampler.validate(path: "\(path).sampler")
   }
 }

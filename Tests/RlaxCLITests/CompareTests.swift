@@ -9,7 +9,7 @@ final class CompareTests: XCTestCase {
   func testTwoIdenticalArmsDifferByExactlyNothingAndAResumeRerunsNothing() throws {
     let dir = try TestSupport.temporaryDirectory("compare").appendingPathComponent("cmp")
     let args = ["compare", "--arm", "grpo", "--arm", "again: --algo grpo", "--arm", "hot: --algo grpo --set rl.learningRate=0.05",
-                "--seeds", "2", "--dir", dir.path, "--parallel", "2"] + TestSupport.tinyRunFlags + ["--steps", "3"]
+                "--seeds", "2", "--dir", dir.path, "--parallel", "2"] + TestSupport.tinyRunFlags + ["--steps", "3", "--set", "eval.every=2"]
     let r = try TestSupport.run(rlax, args)
     XCTAssertEqual(r.status, 0, r.output)
     let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("comparison.json"))) as? [String: Any])
@@ -41,6 +41,13 @@ final class CompareTests: XCTestCase {
     XCTAssertEqual((reward["mean"] as? [Double])?.count, 3)
     XCTAssertEqual(reward["mean"] as? [Double], curves["again"]?.first { $0["metric"] as? String == "rewardMean" }?["mean"] as? [Double])
     XCTAssertNotNil(curves["grpo"]?.first { $0["metric"] as? String == "algorithm.kl" })
+    XCTAssertEqual(reward["steps"] as? [Int], [1, 2, 3])
+    // Held-out pass@1 at checkpoints: before RL, after step 2 (eval.every), after the last.
+    let heldOut = try XCTUnwrap(curves["grpo"]?.first { $0["metric"] as? String == "heldOut.pass@1" })
+    XCTAssertEqual(heldOut["steps"] as? [Int], [0, 2, 3])
+    let arms = try XCTUnwrap(json["arms"] as? [String: [[String: Any]]])
+    let finalPass = try XCTUnwrap(arms["grpo"]?.first { $0["metric"] as? String == "pass@1" }?["mean"] as? Double)
+    XCTAssertEqual(try XCTUnwrap((heldOut["mean"] as? [Double])?.last), finalPass, accuracy: 1e-9)
     let markdown = try String(contentsOf: dir.appendingPathComponent("comparison.md"), encoding: .utf8)
     XCTAssertTrue(markdown.contains("| grpo (baseline) |") && markdown.contains("| hot | pass@1 |"), markdown)
 
