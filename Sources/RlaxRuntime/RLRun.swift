@@ -255,8 +255,12 @@ public final class RLRun {
       // A worker's failure ends the run with its error, which names the worker.
       var groups = try rollouts.collect(step: step, indices: 0..<rl.promptsPerStep)
       var generated = groups.count
-      if algorithm.selectsSequences {
-        var kept = try keptGroups(groups, algorithm: algorithm)
+      var skippedByCuration = 0
+      if algorithm.selectsSequences || rl.curation.isActive {
+        // Curation skips groups outside the band, then dynamic sampling drops what the
+        // algorithm rejects; refill rounds replace both, and the first promptsPerStep kept
+        // groups in index order are trained on.
+        var (kept, outside) = try keptGroups(groups, algorithm: algorithm)
         var refill = 0
         while kept.count < rl.promptsPerStep && refill < rl.maxRefills {
           let base = rl.promptsPerStep * (refill + 1)
@@ -265,10 +269,12 @@ public final class RLRun {
           let more = try rollouts.collect(step: step, indices: base..<(base + rl.promptsPerStep))
           generated += more.count
           groups += more
-          kept = try keptGroups(groups, algorithm: algorithm)
+          (kept, outside) = try keptGroups(groups, algorithm: algorithm)
           refill += 1
         }
-        accounting.droppedByDynamicSampling += groups.count - min(kept.count, rl.promptsPerStep)
+        skippedByCuration = outside
+        accounting.skippedByCuration += outside
+        accounting.droppedByDynamicSampling += groups.count - outside - min(kept.count, rl.promptsPerStep)
         accounting.consumed += groups.count
         groups = Array(kept.prefix(rl.promptsPerStep))
       } else {
@@ -323,6 +329,7 @@ public final class RLRun {
       metrics.version = version
       metrics.versionLag = step - version
       metrics.generatedGroups = generated
+      if rl.curation.isActive { metrics.curationSkipped = skippedByCuration }
       metrics.waitSeconds = wait
       metrics.trainSeconds = trainSeconds
       let stepTokens = groups.reduce(0) { $0 + $1.completions.reduce(0) { $0 + $1.count } + $1.completions.count * $1.item.promptTokens.count }
@@ -502,17 +509,23 @@ public final class RLRun {
     return model
   }
 
-  func keptGroups(_ groups: [GroupRollout], algorithm: Algorithm) throws -> [GroupRollout] {
-    let batch = StepBatch(groups: groups, padToken: 0)
+  /// The groups a step may train on, in index order, and how many curation skipped: those
+  /// inside rl.curation's band, of which the algorithm's selectSequences keeps the groups with
+  /// a kept row (all of them when it selects nothing).
+  func keptGroups(_ groups: [GroupRollout], algorithm: Algorithm) throws -> (kept: [GroupRollout], outsideBand: Int) {
+    let inBand = groups.filter { config.rl.curation.admits(rewards: $0.rewards) }
+    guard algorithm.selectsSequences, !inBand.isEmpty else { return (inBand, groups.count - inBand.count) }
+    let batch = StepBatch(groups: inBand, padToken: 0)
     let probe = RolloutBatch(numSequences: batch.numSequences, numTokens: batch.responseLength, groupIDs: batch.groupIDs,
                              rewards: batch.rewards, mask: batch.mask, behaviorLogprobs: batch.samplerLogprobs,
                              logprobs: batch.samplerLogprobs, maxResponseTokens: config.rl.sampler.maxNewTokens)
-    guard let keep = try algorithm.selectSequences(probe) else { return groups }
+    guard let keep = try algorithm.selectSequences(probe) else { return (inBand, groups.count - inBand.count) }
     var row = 0
-    return groups.filter { g in
+    let kept = inBand.filter { g in
       defer { row += g.completions.count }
       return (row..<(row + g.completions.count)).contains { keep[$0] }
     }
+    return (kept, groups.count - inBand.count)
   }
 
   /// The updates of one RL step on `groups`: one, or rl.updateEpochs passes over

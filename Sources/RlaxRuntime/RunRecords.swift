@@ -25,6 +25,8 @@ public struct StepMetrics: Codable, Sendable {
   /// The trainer's simulated device time this step (backends with a clock), by bound, and
   /// its FLOP utilisation of one chip's peak.
   public var simulated: SimulatedStep?
+  /// Groups rl.curation skipped this step (present when curation is on).
+  public var curationSkipped: Int?
   /// Held-out pass@k after this step, on the steps that eval.every chooses.
   public var heldOut: [String: Double]?
 
@@ -63,8 +65,22 @@ public struct Accounting: Codable, Sendable, Equatable {
   public var issued = 0
   public var consumed = 0
   public var droppedByDynamicSampling = 0
+  /// Groups whose pass rate was outside rl.curation's band.
+  public var skippedByCuration = 0
   /// Groups issued before a stop and never consumed (issued again after resume).
   public var abandonedAtStop = 0
+
+  public init() {}
+
+  /// Checkpoints written before a counter existed read it as 0.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    issued = try c.decode(Int.self, forKey: .issued)
+    consumed = try c.decode(Int.self, forKey: .consumed)
+    droppedByDynamicSampling = try c.decode(Int.self, forKey: .droppedByDynamicSampling)
+    skippedByCuration = try c.decodeIfPresent(Int.self, forKey: .skippedByCuration) ?? 0
+    abandonedAtStop = try c.decode(Int.self, forKey: .abandonedAtStop)
+  }
 }
 
 /// RUN_DIR/summary.json.

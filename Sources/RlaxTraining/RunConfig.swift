@@ -130,6 +130,8 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
   /// the ratio leaves 1 and clipping acts even at k = 0 (PPO's multiple epochs).
   public var updateEpochs = 1
   public var minibatches = 1
+  /// Online curation: train only on prompts whose group's pass rate is inside a band.
+  public var curation = CurationConfig()
   public var sampler: SamplerConfig = {
     var s = SamplerConfig()
     s.maxNewTokens = 12  // the longest countdown answer of the default task, "(a-b)*c" style, is 10
@@ -172,6 +174,7 @@ public struct RLConfig: Codable, Equatable, Sendable, ValidatableConfig {
     try require(minibatches >= 1 && minibatches <= promptsPerStep, "\(path).minibatches",
                 "must be in 1...promptsPerStep (\(promptsPerStep)): a minibatch holds whole groups, got \(minibatches)")
     do { try reward.validate() } catch { throw ConfigError.invalid(path: "\(path).reward", reason: "\(error)") }
+    try curation.validate(path: "\(path).curation")
     try sampler.validate(path: "\(path).sampler")
   }
 }

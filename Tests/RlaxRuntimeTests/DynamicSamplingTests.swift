@@ -26,16 +26,16 @@ import XCTest
 /// The run is chosen so that drops and refills are certain (asserted, not assumed): an
 /// undertrained model (few warm-start steps) and groups of 2 make flat groups common.
 final class DynamicSamplingTests: XCTestCase {
-  func config(warmStartSteps: Int) throws -> RunConfig {
+  func config(warmStartSteps: Int, extra: [String] = ["rl.algorithm=dapo", "rl.groupSize=3"]) throws -> RunConfig {
     try RunConfigLoader.load(edits: [
       "task.name=arithmetic", #"task.options={"minDigits":"1","maxDigits":"1","ops":"+"}"#,
       "model.modelDim=32", "model.numLayers=1", "model.maxSeqLen=24", "model.layer.attention.numHeads=2",
       "model.layer.attention.numKVHeads=1", "model.layer.attention.headDim=16", "model.layer.feedForward.hiddenDim=64",
-      "rl.warmStartSteps=\(warmStartSteps)", "rl.steps=5", "rl.promptsPerStep=4", "rl.groupSize=3", "rl.sampler.maxNewTokens=4",
+      "rl.warmStartSteps=\(warmStartSteps)", "rl.steps=5", "rl.promptsPerStep=4", "rl.sampler.maxNewTokens=4",
       "rl.checkpointEvery=0", "sft.batchSize=16", "eval.problems=4", "eval.samples=2", "eval.ks=[1,2]",
       "eval.sampler.maxNewTokens=4", "rl.learningRate=0.01",
-      "rl.algorithm=dapo", "rl.store=file", "rl.keepVersions=100", "rl.maxRefills=3", "rl.workers=2",
-    ])
+      "rl.store=file", "rl.keepVersions=100", "rl.maxRefills=3", "rl.workers=2",
+    ] + extra)
   }
 
   struct Expected {
@@ -48,7 +48,7 @@ final class DynamicSamplingTests: XCTestCase {
 
   /// DAPO's rule and the controller's refill schedule, recomputed from regenerated groups.
   func expected(step: Int, config: RunConfig, controller: Controller, model: DecoderModel, sampler: Sampler,
-                score: (Problem, String) -> Double) throws -> Expected {
+                keeps: ([Double]) -> Bool, score: (Problem, String) -> Double) throws -> Expected {
     let rl = config.rl
     var rewards: [[Double]] = [], groups: [GroupRollout] = []
     func generate(_ indices: Range<Int>) throws {
@@ -61,8 +61,6 @@ final class DynamicSamplingTests: XCTestCase {
                                    started: Date(), seconds: 0))
       }
     }
-    // 0 < #correct < G for 0/1 rewards: the group's rewards are not all equal.
-    func keeps(_ r: [Double]) -> Bool { r.contains { $0 != r[0] } }
     try generate(0..<rl.promptsPerStep)
     var rounds = 0
     while rewards.filter(keeps).count < rl.promptsPerStep && rounds < rl.maxRefills {
@@ -81,6 +79,7 @@ final class DynamicSamplingTests: XCTestCase {
     var surplusSteps = 0  // steps with more keepable groups than promptsPerStep (the first ones win)
     var exactStops = 0  // steps that stopped refilling as soon as promptsPerStep groups were kept
     var exhaustedSteps = 0  // steps that hit maxRefills with fewer kept groups
+    var skipped = 0  // groups curation skipped
   }
 
   /// Three runs from warm starts of different strength (200, 300, 400 SFT steps): the weaker
@@ -89,7 +88,10 @@ final class DynamicSamplingTests: XCTestCase {
   /// the coverage asserts below do not hang on one run's luck.)
   func testDynamicSamplingRefillsAndKeepsTheGroupsTheRuleNames() throws {
     var coverage = Coverage()
-    for warmStartSteps in [200, 300, 400] { try checkRun(warmStartSteps: warmStartSteps, coverage: &coverage) }
+    for warmStartSteps in [200, 300, 400] {
+      // 0 < #correct < G for 0/1 rewards: the group's rewards are not all equal.
+      try checkRun(config: try config(warmStartSteps: warmStartSteps), coverage: &coverage) { r in r.contains { $0 != r[0] } }
+    }
     XCTAssertGreaterThan(coverage.refilledSteps, 0, "refills happened (drops were certain)")
     XCTAssertGreaterThan(coverage.partiallyKeptSteps, 0, "a refill group was kept in place of a dropped one")
     XCTAssertGreaterThan(coverage.surplusSteps, 0, "a step had more keepable groups than it needs: which ones it keeps matters")
@@ -98,8 +100,28 @@ final class DynamicSamplingTests: XCTestCase {
     print("coverage: \(coverage)")
   }
 
-  func checkRun(warmStartSteps: Int, coverage: inout Coverage) throws {
-    let config = try config(warmStartSteps: warmStartSteps)
+  /// Online curation (rl.curation.band) with GRPO, which selects nothing itself: the same
+  /// refill schedule, with the band as the rule. Groups of 4 and the band [0.25, 0.5] keep
+  /// groups with 1 or 2 of 4 correct and skip 0, 3 and 4: a rule DAPO's does not match.
+  func testOnlineCurationTrainsOnlyOnGroupsInsideTheBand() throws {
+    var coverage = Coverage()
+    for warmStartSteps in [200, 400] {
+      let config = try config(warmStartSteps: warmStartSteps, extra: ["rl.algorithm=grpo", "rl.groupSize=4", "rl.curation.band=[0.25,0.5]"])
+      try checkRun(config: config, coverage: &coverage) { r in
+        let correct = r.filter { $0 >= 1 }.count
+        return correct == 1 || correct == 2
+      }
+    }
+    XCTAssertGreaterThan(coverage.refilledSteps, 0, "refills happened")
+    XCTAssertGreaterThan(coverage.partiallyKeptSteps, 0, "a refill group was trained on in place of a skipped one")
+    XCTAssertGreaterThan(coverage.skipped, 0, "groups were skipped")
+    print("coverage: \(coverage)")
+  }
+
+  /// One run of `config`, checked step by step against `keeps` applied to regenerated groups.
+  func checkRun(config: RunConfig, coverage: inout Coverage, keeps: ([Double]) -> Bool) throws {
+    let warmStartSteps = config.rl.warmStartSteps
+    let curating = config.rl.curation.isActive
     let dir = try TestSupport.temporaryDirectory("rl-dynamic-sampling")
     _ = try TestSupport.bundled("cpu-blas")
     var options = RLRun.Options(runDir: dir)
@@ -124,14 +146,18 @@ final class DynamicSamplingTests: XCTestCase {
     let rewards = try RewardGuard(config: config.rl.reward, task: task)
     defer { rewards.close() }
 
-    let dapo = try Algorithm(library: TestSupport.bundled("dapo"))
-    var dropped = 0, consumed = 0
+    let algorithm = try Algorithm(library: TestSupport.bundled(config.rl.algorithm))
+    var dropped = 0, consumed = 0, skipped = 0
     for (step, m) in metrics.enumerated() {
       XCTAssertEqual(m["step"] as? Int, step)
       try server.load(version: controller.version(step: step), into: model)
-      let want = try expected(step: step, config: config, controller: controller, model: model, sampler: sampler) {
+      let want = try expected(step: step, config: config, controller: controller, model: model, sampler: sampler, keeps: keeps) {
         rewards.score(problem: $0, completion: $1)
       }
+      // Curation skips every generated group outside the band; dynamic sampling drops the rest
+      // of what was not trained on.
+      let outside = curating ? want.rewards.filter { !keeps($0) }.count : 0
+      XCTAssertEqual(m["curationSkipped"] as? Int, curating ? outside : nil, "step \(step): groups curation skipped")
       let P = config.rl.promptsPerStep
       XCTAssertEqual(m["generatedGroups"] as? Int, want.generated, "step \(step): groups generated (\(P) + refills)")
       XCTAssertEqual(m["keptGroups"] as? Int, want.kept.count, "step \(step): groups kept")
@@ -146,18 +172,22 @@ final class DynamicSamplingTests: XCTestCase {
       if !want.kept.isEmpty {
         // A fingerprint of the trained rows that depends on their tokens and the weights: the
         // trainer's max |sampler log-prob - recomputed log-prob|, and DAPO's loss on them
-        // (on-policy: -(sum of token advantages) / (counted tokens)).
+        // (on-policy: -(sum of token advantages) / (counted tokens); GRPO's adds a KL term).
         let batch = StepBatch(groups: want.kept.map { want.groups[$0] }, padToken: 0)
         let logprobs = batch.responses(try model.logprobs(try model.forward(batch.tokens, saveForBackward: false)))
         let mask = batch.mask
         var mismatch = 0.0
         for i in mask.indices where mask[i] != 0 { mismatch = max(mismatch, Double(abs(batch.samplerLogprobs[i] - logprobs[i]))) }
         XCTAssertEqual(m["samplerMismatch"] as? Double ?? -1, mismatch, accuracy: 1e-12, "step \(step): trained on groups \(want.kept)")
+      }
+      if !want.kept.isEmpty && config.rl.algorithm == "dapo" {
+        let batch = StepBatch(groups: want.kept.map { want.groups[$0] }, padToken: 0)
+        let logprobs = batch.responses(try model.logprobs(try model.forward(batch.tokens, saveForBackward: false)))
         var rollouts = RolloutBatch(numSequences: batch.numSequences, numTokens: batch.responseLength, groupIDs: batch.groupIDs,
-                                    rewards: batch.rewards, mask: mask, behaviorLogprobs: logprobs, logprobs: logprobs,
+                                    rewards: batch.rewards, mask: batch.mask, behaviorLogprobs: logprobs, logprobs: logprobs,
                                     maxResponseTokens: config.rl.sampler.maxNewTokens)
-        rollouts.advantages = try dapo.computeAdvantages(rollouts)
-        XCTAssertEqual(m["loss"] as? Double ?? .nan, try dapo.computeLoss(rollouts).loss, accuracy: 1e-9,
+        rollouts.advantages = try algorithm.computeAdvantages(rollouts)
+        XCTAssertEqual(m["loss"] as? Double ?? .nan, try algorithm.computeLoss(rollouts).loss, accuracy: 1e-9,
                        "step \(step): trained on groups \(want.kept)")
       }
       let maxGenerated = P * (config.rl.maxRefills + 1)
@@ -166,11 +196,14 @@ final class DynamicSamplingTests: XCTestCase {
       if want.keepable > P { coverage.surplusSteps += 1 }
       if want.keepable == P && want.generated < maxGenerated { coverage.exactStops += 1 }
       if want.keepable < P && want.generated == maxGenerated { coverage.exhaustedSteps += 1 }
-      dropped += want.generated - want.kept.count
+      dropped += want.generated - want.kept.count - outside
+      skipped += outside
+      coverage.skipped += outside
       consumed += want.generated
       print("warm start \(warmStartSteps) step \(step): generated \(want.generated), keepable \(want.keepable), kept \(want.kept), rewards \(want.rewards)")
     }
-    XCTAssertEqual(summary.accounting.droppedByDynamicSampling, dropped, "warm start \(warmStartSteps): groups dropped (generated - kept)")
+    XCTAssertEqual(summary.accounting.droppedByDynamicSampling, dropped, "warm start \(warmStartSteps): groups dropped (generated - kept - skipped)")
+    XCTAssertEqual(summary.accounting.skippedByCuration, skipped, "warm start \(warmStartSteps): groups curation skipped")
     XCTAssertEqual(summary.accounting.consumed, consumed, "warm start \(warmStartSteps): groups consumed (all generated)")
     XCTAssertEqual(summary.accounting.issued, consumed, "warm start \(warmStartSteps): groups issued")
   }

@@ -35,6 +35,12 @@ final class RunConfigTests: XCTestCase {
     XCTAssertThrowsError(try RunConfigLoader.load(edits: ["task.name=nope"])) { error in
       XCTAssertTrue("\(error)".contains("task") && "\(error)".contains("nope"), "\(error)")
     }
+    for band in ["[0.9,0.1]", "[0.5]", "[-0.1,0.5]"] {
+      XCTAssertThrowsError(try RunConfigLoader.load(edits: ["rl.curation.band=\(band)"])) { error in
+        XCTAssertTrue("\(error)".contains("rl.curation.band") && "\(error)".contains("0 <= lo <= hi <= 1"), "\(error)")
+      }
+    }
+    XCTAssertEqual(try RunConfigLoader.load(edits: ["rl.curation.band=[0.1,0.9]"]).rl.curation.band, [0.1, 0.9])
   }
 
   func testAConfigFileOverlaysDefaultsAndATypoNamesFileAndPath() throws {
