@@ -20,6 +20,7 @@ let package = Package(
     .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
   ],
   targets: [
     .systemLibrary(name: "CRlax", path: "Sources/CRlax"),
@@ -53,12 +54,14 @@ let package = Package(
       .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ]),
     .target(name: "RlaxCompare", dependencies: ["RlaxStats", "RlaxTasks", "RlaxTraining"]),
+    // Reports of runs, comparisons and curated datasets: HTML through Mustache templates, plots as inline SVG.
+    .target(name: "RlaxReport", dependencies: ["RlaxCompare", "RlaxTasks", "RlaxTraining", .product(name: "Mustache", package: "swift-mustache")]),
     .target(name: "RlaxBench", dependencies: ["RlaxPlugins", "RlaxModel", "RlaxTransport"]),
     .executableTarget(
       name: "rlax",
       dependencies: [
         "RlaxPlugins", "RlaxConformance", "RlaxBench", "RlaxTraining", "RlaxModel", "RlaxTasks", "RlaxConfig", "RlaxRuntime", "RlaxSimulate", "RlaxCompare",
-        "RlaxTransport", "RlaxSafeTensors",
+        "RlaxReport", "RlaxTransport", "RlaxSafeTensors",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .target(name: "RlaxTestSupport", dependencies: ["RlaxPlugins"], path: "Tests/RlaxTestSupport"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RlaxCompare
+import RlaxReport
 import RlaxRuntime
 
 /// `rlax compare`: arms x seeds of `rlax train`, paired by design (one warm start per seed,
@@ -56,7 +57,8 @@ struct CompareCommand: ParsableCommand {
     let markdown = ComparisonMarkdown.render(result, plan: plan)
     try Data(markdown.utf8).write(to: root.appendingPathComponent("comparison.md"), options: .atomic)
     print(markdown)
-    print("wrote \(dir)/comparison.json, comparison.md")
+    try Report.write(for: root)
+    print("wrote \(dir)/comparison.json, comparison.md, report.html, report.md")
   }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RlaxModel
 import RlaxTasks
+import RlaxReport
 import RlaxTraining
 
 /// `rlax curate`: RLAX's dataset curation. Each problem's pass rate under a policy (n samples,
@@ -57,6 +58,9 @@ struct CurateCommand: ParsableCommand {
       kept += 1
     }
     try lines.write(to: URL(fileURLWithPath: out), options: .atomic)
+    // Every measured rate, kept or not, for the histogram of `rlax report OUT`.
+    let measured = CurationRates(band: bounds, samples: report.samples, checkpoint: checkpoint, rates: rates)
+    try encoder.encode(measured).write(to: URL(fileURLWithPath: CurationRates.path(forDataset: out)), options: .atomic)
     print("\(report.task): \(rates.count) \(split) problems x \(report.samples) samples; kept \(kept) with pass rate in [\(bounds[0]), \(bounds[1])] -> \(out)")
     print(Self.histogram(rates))
   }

@@ -10,7 +10,7 @@ struct Rlax: ParsableCommand {
       Plugins are found by name in the directories of RLAX_PLUGIN_PATH (colon-separated) and then in plugins/ \
       beside this executable, or given by path.
       """,
-    subcommands: [TrainCommand.self, PluginsCommand.self, ConfigCommand.self, SFTCommand.self, EvalCommand.self, InspectCommand.self, BenchCommand.self, SimulateCommand.self, ServeCommand.self, LaunchCommand.self, CompareCommand.self, CurateCommand.self],
+    subcommands: [TrainCommand.self, PluginsCommand.self, ConfigCommand.self, SFTCommand.self, EvalCommand.self, InspectCommand.self, BenchCommand.self, SimulateCommand.self, ServeCommand.self, LaunchCommand.self, CompareCommand.self, CurateCommand.self, ReportCommand.self],
     defaultSubcommand: TrainCommand.self)
 
   /// Before anything else: crash handlers and the plugin-call watchdog (PluginWatch), and
