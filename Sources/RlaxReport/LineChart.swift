@@ -19,7 +19,9 @@ struct LineChart {
   func svg() -> String {
     let left = 58.0, right = width - 130, top = 28.0, bottom = height - 42
     let xs = ChartScale(values: series.flatMap(\.x), from: left, to: right)
-    let ys = ChartScale(values: series.flatMap { $0.y + ($0.lower ?? []) + ($0.upper ?? []) }, from: bottom, to: top)
+    // Bands of more than a few series hide each other: then lines only.
+    let bands = series.count <= 4
+    let ys = ChartScale(values: series.flatMap { $0.y + (bands ? ($0.lower ?? []) + ($0.upper ?? []) : []) }, from: bottom, to: top)
     var out = #"<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="\#(Int(width))" height="\#(Int(height))" viewBox="0 0 \#(Int(width)) \#(Int(height))">"#
     out += "<title>\(xmlEscaped(title))</title>"
     out += #"<text x="\#(svgNumber(left))" y="16" class="chart-title">\#(xmlEscaped(title))</text>"#
@@ -34,8 +36,6 @@ struct LineChart {
     out += #"<line x1="\#(svgNumber(left))" x2="\#(svgNumber(right))" y1="\#(svgNumber(bottom))" y2="\#(svgNumber(bottom))" class="axis"/>"#
     out += #"<text x="\#(svgNumber((left + right) / 2))" y="\#(svgNumber(height - 6))" text-anchor="middle" class="label">\#(xmlEscaped(xLabel))</text>"#
     out += #"<text transform="translate(14 \#(svgNumber((top + bottom) / 2))) rotate(-90)" text-anchor="middle" class="label">\#(xmlEscaped(yLabel))</text>"#
-    // Bands of more than a few series hide each other: then lines only.
-    let bands = series.count <= 4
     for (i, s) in series.enumerated() {
       let color = chartPalette[i % chartPalette.count]
       if bands, let lower = s.lower, let upper = s.upper, lower.count == s.x.count, upper.count == s.x.count {
