@@ -92,6 +92,23 @@ final class CLITests: XCTestCase {
     XCTAssertGreaterThan(row?["abiGflops"] as? Double ?? 0, 0)
     XCTAssertGreaterThan(row?["directGflops"] as? Double ?? 0, 0)
   }
+
+  /// --quick: the default model, a short run (for a new plugin's smoke test); a --set given
+  /// as well wins, and the closing lines name the pass@k the run evaluated.
+  func testQuickMakesAShortRunThatSetFlagsOverride() throws {
+    let dir = try TestSupport.temporaryDirectory("quick").appendingPathComponent("run")
+    let (status, output) = try run("--quick", "--run-dir", dir.path, "--quiet", "--set", "eval.samples=4", "--set", "eval.ks=[1,4]")
+    XCTAssertEqual(status, 0, output)
+    XCTAssertTrue(output.contains("grpo on cpu-blas: 4 steps"), output)
+    XCTAssertTrue(output.contains("held-out pass@1 ") && output.contains(", pass@4 ") && !output.contains("pass@8"), output)
+    let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("run.json"))) as? [String: Any])
+    let config = try XCTUnwrap(record["config"] as? [String: Any])
+    let rl = try XCTUnwrap(config["rl"] as? [String: Any]), eval = try XCTUnwrap(config["eval"] as? [String: Any])
+    XCTAssertEqual(rl["warmStartSteps"] as? Int, 20)
+    XCTAssertEqual(rl["promptsPerStep"] as? Int, 4)
+    XCTAssertEqual(eval["problems"] as? Int, 8)
+    XCTAssertEqual(eval["samples"] as? Int, 4, "--set wins over --quick")
+  }
 }
 
 extension CLITests {
