@@ -17,4 +17,11 @@ public struct CurationRates: Codable, Sendable {
   }
 
   public static func path(forDataset dataset: String) -> String { dataset + ".rates.json" }
+
+  /// Counts of `rates` in ten bins, [0, 0.1) ... [0.9, 1].
+  public static func bins(_ rates: [Double]) -> [Int] {
+    var bins = [Int](repeating: 0, count: 10)
+    for r in rates { bins[min(max(Int(r * 10), 0), 9)] += 1 }
+    return bins
+  }
 }

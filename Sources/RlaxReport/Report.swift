@@ -155,8 +155,7 @@ public enum Report {
 
   static func curationPage(_ dataset: URL) throws -> ReportPage {
     let measured = try decode(CurationRates.self, URL(fileURLWithPath: CurationRates.path(forDataset: dataset.path)))
-    var bins = [Int](repeating: 0, count: 10)
-    for r in measured.rates { bins[min(max(Int(r * 10), 0), 9)] += 1 }
+    let bins = CurationRates.bins(measured.rates)
     let kept = measured.rates.filter { $0 >= measured.band[0] && $0 <= measured.band[1] }.count
     var section = ReportPage.Section(heading: "Pass rates under the policy")
     section.text = ["\(measured.rates.count) problems x \(measured.samples) samples under \(measured.checkpoint); \(kept) kept with pass rate in [\(measured.band[0]), \(measured.band[1])] (shaded)."]

@@ -67,8 +67,7 @@ struct CurateCommand: ParsableCommand {
 
   /// Pass rates in ten bins, [0, 0.1) ... [0.9, 1], as text bars.
   static func histogram(_ rates: [Double]) -> String {
-    var bins = [Int](repeating: 0, count: 10)
-    for r in rates { bins[min(Int(r * 10), 9)] += 1 }
+    let bins = CurationRates.bins(rates)
     let widest = max(bins.max() ?? 1, 1)
     return bins.enumerated().map { i, n in
       String(format: "  [%.1f, %.1f%@ %5d %@", Double(i) / 10, Double(i + 1) / 10, i == 9 ? "]" : ")", n,
